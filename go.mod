@@ -1,0 +1,3 @@
+module github.com/myriadhq/myriad
+
+go 1.26
