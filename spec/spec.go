@@ -1,0 +1,67 @@
+package spec
+
+import (
+	"github.com/myriadhq/myriad/task"
+)
+
+// Defaults applied to fields a spec leaves out.
+const (
+	DefaultBatch   = 1
+	DefaultRetries = 3
+	DefaultTimeout = task.Duration(10 * 60 * 1e9)
+	DefaultBackoff = task.Duration(1e9)
+	DefaultWeight  = 1.0
+	DefaultIDField = "id"
+	// MaxRetries bounds retries so a poison microtask cannot run forever.
+	MaxRetries = 100
+	// MaxBatch bounds items per microtask.
+	MaxBatch = 100000
+)
+
+// Job is a job spec as written by a user.
+type Job struct {
+	Name     string  `json:"name" yaml:"name"`
+	Priority int     `json:"priority,omitempty" yaml:"priority"`
+	Weight   float64 `json:"weight,omitempty" yaml:"weight"`
+	Input    Input   `json:"input" yaml:"input"`
+	Stages   []Stage `json:"stages" yaml:"stages"`
+
+	src *source // where fields came from, for error messages; nil for JSON
+}
+
+// Input says where a job's items come from. Exactly one of Items, File and
+// Glob is set.
+type Input struct {
+	// Items lists the items inline. An object item with an "id" field (see
+	// IDField) keeps that id; any other item is named by its position.
+	Items []any `json:"items,omitempty" yaml:"items"`
+	// File is a JSONL, CSV (with header), JSON array or text file (one item
+	// per line), relative to the spec file.
+	File string `json:"file,omitempty" yaml:"file"`
+	// Format overrides the format guessed from File's extension:
+	// jsonl, csv, json or lines.
+	Format string `json:"format,omitempty" yaml:"format"`
+	// Glob matches files (doublestar syntax, e.g. "imgs/**/*.png"), relative
+	// to the spec file; each file becomes an item {id, path, name, dir}.
+	Glob string `json:"glob,omitempty" yaml:"glob"`
+	// IDField names the field of object items that holds their id.
+	IDField string `json:"id_field,omitempty" yaml:"id_field"`
+}
+
+// Stage is one operator applied to items.
+type Stage struct {
+	Name    string         `json:"name,omitempty" yaml:"name"`
+	Op      string         `json:"op" yaml:"op"`
+	Kind    task.StageKind `json:"kind,omitempty" yaml:"kind"`
+	Params  map[string]any `json:"params,omitempty" yaml:"params"`
+	Batch   int            `json:"batch,omitempty" yaml:"batch"`
+	Retries *int           `json:"retries,omitempty" yaml:"retries"`
+	// Timeout bounds one attempt, e.g. "30s"; default 10m.
+	Timeout string `json:"timeout,omitempty" yaml:"timeout"`
+	// Backoff is the first retry's delay, doubled per attempt; default 1s.
+	Backoff string            `json:"backoff,omitempty" yaml:"backoff"`
+	Labels  map[string]string `json:"labels,omitempty" yaml:"labels"`
+	// After names the stages whose outputs feed this one; "input" is the
+	// job's items. Default: the previous stage, or input for the first.
+	After []string `json:"after,omitempty" yaml:"after"`
+}

@@ -1,0 +1,50 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// stmts are the writer's hot statements, prepared once.
+type stmts struct {
+	insertTask, claim, finishDone, finishOther, pendingAdd *sql.Stmt
+	all                                                    []*sql.Stmt
+}
+
+func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
+	s := &stmts{}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&s.insertTask, `INSERT INTO microtasks (job_id, stage, state, n_items, input, created_at) VALUES (?, ?, 1, ?, ?, ?)`},
+		{&s.claim, `UPDATE microtasks
+			SET state = 2, token = token + 1, fence = token + 1, attempts = attempts + 1, worker = ?, started_at = ?
+			WHERE id IN (SELECT id FROM microtasks WHERE job_id = ? AND stage = ? AND state = 1 ORDER BY id LIMIT ?)
+			RETURNING id, token, attempts, input`},
+		{&s.finishDone, `UPDATE microtasks
+			SET state = 3, result = ?, finished_at = ?, runtime_ms = ?, error = NULL
+			WHERE id = ? AND state = 2 AND ? BETWEEN fence AND token`},
+		{&s.finishOther, `UPDATE microtasks
+			SET state = ?, error = ?, not_before = ?, finished_at = ?, runtime_ms = ?, fence = token + 1,
+			    attempts = attempts - ?
+			WHERE id = ? AND state = 2 AND ? BETWEEN fence AND token`},
+		{&s.pendingAdd, `INSERT INTO pending_items (job_id, stage, item_id, data) VALUES (?, ?, ?, ?)`},
+	} {
+		st, err := db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		*p.dst = st
+		s.all = append(s.all, st)
+	}
+	return s, nil
+}
+
+func (s *stmts) close() {
+	for _, st := range s.all {
+		st.Close()
+	}
+}

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/myriadhq/myriad/task"
+)
+
+var (
+	// ErrNotFound: the job (or other record) does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the record exists already.
+	ErrConflict = errors.New("already exists")
+)
+
+// Store is a durable home for myriad's state. Reads may run concurrently
+// with each other and with one write transaction.
+type Store interface {
+	// InTx runs fn in one write transaction. If fn returns an error
+	// nothing it wrote is kept. fn must not retain tx.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+
+	// JobGet returns the job, or ErrNotFound.
+	JobGet(ctx context.Context, id string) (*task.Job, error)
+	// JobList lists jobs, newest first.
+	JobList(ctx context.Context, p *JobListParams) ([]*task.Job, error)
+	// StageStates returns the state of each of the job's stages, by index.
+	StageStates(ctx context.Context, jobID string) ([]task.StageState, error)
+	// TaskCounts returns microtask counts by state for each stage of the
+	// job, by stage index. Pending counts items buffered for a stage that
+	// are not yet in a microtask.
+	TaskCounts(ctx context.Context, jobID string) ([]task.Counts, error)
+	// TaskList lists microtasks of a job, e.g. the dead ones with errors.
+	TaskList(ctx context.Context, p *TaskListParams) ([]*task.Microtask, error)
+	// TaskRunning lists every microtask in state Running, with its holder
+	// and token, so a restarted coordinator can rebuild its leases.
+	TaskRunning(ctx context.Context) ([]*RunningTask, error)
+	// TaskFailedDue returns the earliest retry time among Failed
+	// microtasks, or the zero time if there are none.
+	TaskFailedDue(ctx context.Context) (time.Time, error)
+	// Results streams the outcome of each item of the given stages: the
+	// output items of done microtasks and the input items of dead ones,
+	// in microtask order. fn returning an error stops the stream.
+	Results(ctx context.Context, p *ResultsParams, fn func(*Result) error) error
+	// WorkerList lists the workers ever seen.
+	WorkerList(ctx context.Context) ([]*task.Worker, error)
+	// Ping checks the store can serve requests.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
+
+// Tx is a write transaction. Its methods are only valid inside InTx.
+type Tx interface {
+	// JobInsert stores a new job and its stages (all StageRunning except
+	// those listed in waiting). ErrConflict if the id is taken.
+	JobInsert(ctx context.Context, job *task.Job, waiting []int) error
+	// JobSetState records a job's new state.
+	JobSetState(ctx context.Context, id string, state task.JobState, at time.Time) error
+	// StageSetState records a stage's new state.
+	StageSetState(ctx context.Context, jobID string, stage int, state task.StageState) error
+
+	// TaskInsert creates microtasks, one per element of Inputs.
+	TaskInsert(ctx context.Context, p *TaskInsertParams) error
+	// TaskClaim leases up to Limit ready microtasks of one stage to a
+	// worker, oldest first, issuing each a new fencing token.
+	TaskClaim(ctx context.Context, p *TaskClaimParams) ([]*Claimed, error)
+	// TaskFinish ends the attempt that holds Token: it commits a result
+	// (State Done), schedules a retry (Failed), gives up (Dead) or puts the
+	// microtask back in the queue (Ready). It reports false, changing
+	// nothing, if the microtask is not Running or Token is no longer valid
+	// (the fencing check, made in the same transaction as the write).
+	TaskFinish(ctx context.Context, p *TaskFinishParams) (bool, error)
+	// TaskWake moves Failed microtasks whose retry time has come to Ready
+	// and reports how many moved, per job and stage.
+	TaskWake(ctx context.Context, now time.Time) ([]StageCount, error)
+	// TaskCancel moves every open microtask of a job to Canceled and
+	// reports how many moved from each state, per stage.
+	TaskCancel(ctx context.Context, jobID string, now time.Time) ([]StateCount, error)
+	// TaskRevive moves the dead microtasks of a job back to Ready with a
+	// fresh attempt budget and reports how many moved, per stage.
+	TaskRevive(ctx context.Context, jobID string) ([]StageCount, error)
+	// TaskOutputs returns the output items of the done microtasks of the
+	// given stages (the input of a reduce stage).
+	TaskOutputs(ctx context.Context, jobID string, stages []int) ([]task.Item, error)
+
+	// PendingAdd buffers items for a stage until there are enough for a
+	// microtask.
+	PendingAdd(ctx context.Context, jobID string, stage int, items []task.Item) error
+	// PendingTake removes and returns up to n buffered items, oldest first.
+	PendingTake(ctx context.Context, jobID string, stage, n int) ([]task.Item, error)
+
+	// WorkerUpsert stores a worker's latest description.
+	WorkerUpsert(ctx context.Context, w *task.Worker) error
+}
+
+// JobListParams filters JobList.
+type JobListParams struct {
+	State task.JobState // "" for all
+	Limit int           // 0 for all
+	// Active lists only jobs that are not final (what a coordinator
+	// loads at start-up).
+	Active bool
+}
+
+// TaskListParams filters TaskList.
+type TaskListParams struct {
+	JobID string
+	State *task.State // nil for all
+	Stage *int
+	Limit int
+}
+
+// TaskInsertParams creates microtasks of one stage.
+type TaskInsertParams struct {
+	JobID string
+	Stage int
+	Now   time.Time
+	// Inputs holds each microtask's items; a nil element means the
+	// microtask reads its inputs when claimed (a reduce stage).
+	Inputs [][]task.Item
+}
+
+// TaskClaimParams asks for microtasks of one stage.
+type TaskClaimParams struct {
+	JobID  string
+	Stage  int
+	Worker string
+	Limit  int
+	Now    time.Time
+}
+
+// Claimed is one microtask leased by TaskClaim.
+type Claimed struct {
+	ID      int64
+	Token   int64
+	Attempt int
+	// Items is nil for a microtask that reads its inputs when claimed.
+	Items []task.Item
+}
+
+// TaskFinishParams ends one attempt. See Tx.TaskFinish.
+type TaskFinishParams struct {
+	ID    int64
+	Token int64
+	State task.State // Done, Failed, Dead or Ready
+	// Output is the result's items (State Done).
+	Output    []task.Item
+	Error     string
+	NotBefore time.Time // State Failed: when to retry
+	Runtime   time.Duration
+	Now       time.Time
+	// Refund gives back the attempt (State Ready after a hand-back, not a
+	// failure) so it does not count against the retries.
+	Refund bool
+}
+
+// RunningTask is a microtask in state Running.
+type RunningTask struct {
+	ID        int64
+	JobID     string
+	Stage     int
+	Token     int64
+	Attempt   int
+	Worker    string
+	StartedAt time.Time
+}
+
+// StageCount is a number of microtasks of one stage.
+type StageCount struct {
+	JobID string
+	Stage int
+	N     int64
+}
+
+// StateCount is a number of microtasks of one stage that were in State.
+type StateCount struct {
+	Stage int
+	State task.State
+	N     int64
+}
+
+// ResultsParams selects results.
+type ResultsParams struct {
+	JobID  string
+	Stages []int
+}
+
+// Result is the outcome for one item.
+type Result struct {
+	Stage  int
+	TaskID int64
+	ID     string
+	Data   json.RawMessage // output data, for a done microtask
+	Error  string          // for a dead microtask
+}
