@@ -56,8 +56,11 @@ type DSOptions struct {
 	// WarmStart, if set, replaces the majority-vote initialisation: EM
 	// starts with an E-step under these priors and confusion matrices
 	// (workers it does not know use its Fallback). Re-fitting a growing
-	// answer set from the previous fit's Model converges in a few
-	// iterations instead of tens.
+	// answer set from the previous fit's Model keeps successive fits on
+	// the same optimum, so labels and worker estimates do not jump
+	// between refits. It saves few iterations when much has changed (on
+	// RTE, a refit after the last 10% of answers takes 26 iterations
+	// instead of 27): EM's slow final convergence dominates.
 	WarmStart *WorkerModel
 }
 
@@ -308,10 +311,8 @@ func (e *em) eStep() float64 {
 			copy(nt, old)
 			continue
 		}
-		lse := logSumExp(s)
-		ll += lse
+		ll += softmax(s, nt)
 		for c := range s {
-			nt[c] = math.Exp(s[c] - lse)
 			delta = max(delta, math.Abs(nt[c]-old[c]))
 		}
 	}
@@ -360,6 +361,25 @@ func (e *em) fill(res *Result, seed uint64) {
 			Support:   slices.Clone(e.support[w*k : (w+1)*k]),
 		}
 	}
+}
+
+// softmax sets out to exp(s) normalised and returns log Σ exp(s),
+// shifting by the largest score so nothing overflows or underflows to a
+// zero sum.
+func softmax(s, out []float64) float64 {
+	m := math.Inf(-1)
+	for _, x := range s {
+		m = max(m, x)
+	}
+	sum := 0.0
+	for c, x := range s {
+		out[c] = math.Exp(x - m)
+		sum += out[c]
+	}
+	for c := range out {
+		out[c] /= sum
+	}
+	return m + math.Log(sum)
 }
 
 func logSumExp(s []float64) float64 {

@@ -248,23 +248,37 @@ func TestDawidSkeneKnown(t *testing.T) {
 func TestDawidSkeneWarmStart(t *testing.T) {
 	t.Parallel()
 	answers, truth := simulated(t, 4, animalLabels, animalPriors, biasedCrowd(), 2000, 4)
-	cut := len(answers) * 9 / 10
-	first, err := DawidSkene(context.Background(), answers[:cut], DSOptions{})
+	ctx := context.Background()
+	cold, err := DawidSkene(ctx, answers, DSOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cold, err := DawidSkene(context.Background(), answers, DSOptions{})
+	// Started at its own fixed point, EM stops at once.
+	again, err := DawidSkene(ctx, answers, DSOptions{WarmStart: cold.Model()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	warm, err := DawidSkene(context.Background(), answers, DSOptions{WarmStart: first.Model()})
+	if again.Iterations > 2 || !again.Converged {
+		t.Errorf("warm start at the optimum took %d iterations (converged %v), want ≤ 2", again.Iterations, again.Converged)
+	}
+	// Started from a fit of 90% of the answers, it reaches the same fit.
+	first, err := DawidSkene(ctx, answers[:len(answers)*9/10], DSOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if warm.Iterations >= cold.Iterations {
-		t.Errorf("warm start took %d iterations, cold %d; want fewer", warm.Iterations, cold.Iterations)
+	warm, err := DawidSkene(ctx, answers, DSOptions{WarmStart: first.Model()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if c, w := Evaluate(cold, truth).Accuracy, Evaluate(warm, truth).Accuracy; !near(c, w, 0.005) {
+	if !warm.Converged {
+		t.Errorf("warm start did not converge in %d iterations", warm.Iterations)
+	}
+	for _, it := range cold.Items {
+		if w, _ := warm.Item(it.Question); w.Label != it.Label || !near(w.Confidence, it.Confidence, 1e-3) {
+			t.Errorf("%s: warm %s %.4f, cold %s %.4f", it.Question, w.Label, w.Confidence, it.Label, it.Confidence)
+		}
+	}
+	if c, w := Evaluate(cold, truth).Accuracy, Evaluate(warm, truth).Accuracy; c != w {
 		t.Errorf("warm accuracy %.4f, cold %.4f; want the same fit", w, c)
 	}
 }

@@ -55,15 +55,19 @@ func newIndex(answers []Answer, labels []string) (*index, error) {
 	itemID := map[string]int{}
 	workerID := map[string]int{}
 	item := make([]int32, len(answers))
+	worker := make([]int32, len(answers))
+	label := make([]int32, len(answers))
 	counts := []int{}
 	for n, a := range answers {
 		if a.Question == "" || a.Worker == "" || a.Label == "" {
 			return nil, fmt.Errorf("%w: answer %d (question %q, worker %q): empty field", ErrInput, n+1, a.Question, a.Worker)
 		}
-		if _, ok := ix.labelID[a.Label]; !ok {
+		l, ok := ix.labelID[a.Label]
+		if !ok {
 			return nil, fmt.Errorf("%w: answer %d (question %q, worker %q): label %q not in the label set %q",
 				ErrInput, n+1, a.Question, a.Worker, a.Label, ix.labels)
 		}
+		label[n] = int32(l)
 		i, ok := itemID[a.Question]
 		if !ok {
 			i = len(ix.items)
@@ -73,10 +77,13 @@ func newIndex(answers []Answer, labels []string) (*index, error) {
 		}
 		counts[i]++
 		item[n] = int32(i)
-		if _, ok := workerID[a.Worker]; !ok {
-			workerID[a.Worker] = len(ix.workers)
+		w, ok := workerID[a.Worker]
+		if !ok {
+			w = len(ix.workers)
+			workerID[a.Worker] = w
 			ix.workers = append(ix.workers, a.Worker)
 		}
+		worker[n] = int32(w)
 	}
 
 	// Counting sort by item keeps each item's answers in input order.
@@ -88,13 +95,12 @@ func newIndex(answers []Answer, labels []string) (*index, error) {
 	ix.obsWorker = make([]int32, len(answers))
 	ix.obsLabel = make([]int32, len(answers))
 	ix.workerN = make([]int, len(ix.workers))
-	for n, a := range answers {
+	for n := range answers {
 		p := next[item[n]]
 		next[item[n]]++
-		w := workerID[a.Worker]
-		ix.obsWorker[p] = int32(w)
-		ix.obsLabel[p] = int32(ix.labelID[a.Label])
-		ix.workerN[w]++
+		ix.obsWorker[p] = worker[n]
+		ix.obsLabel[p] = label[n]
+		ix.workerN[worker[n]]++
 	}
 	return ix, nil
 }

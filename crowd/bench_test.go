@@ -1,0 +1,109 @@
+package crowd
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// RTE-sized synthetic input: 800 items, 10 answers each from a crowd of
+// 164 annotators, like the RTE set, so the benchmark runs without the
+// shared data too.
+func rteSized(b testing.TB) []Answer {
+	sim, err := NewSimulator(1, []string{"0", "1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	crowd, err := sim.Crowd(CrowdConfig{Honest: 150, MinAccuracy: 0.55, MaxAccuracy: 0.95, RandomSpammers: 10, ConstantSpammers: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	truth := Truth{}
+	for i := range 800 {
+		truth[itemName(i)] = fmt.Sprint(i % 2)
+	}
+	answers, err := sim.Collect(crowd, truth, 10)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return answers
+}
+
+func BenchmarkDawidSkeneRTE(b *testing.B) {
+	answers, _ := loadSet(b, "RTE")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DawidSkene(ctx, answers, DSOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(answers)), "answers/op")
+}
+
+func BenchmarkDawidSkeneSynthetic(b *testing.B) {
+	answers := rteSized(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DawidSkene(ctx, answers, DSOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// A periodic refit of the online estimator: all of RTE, warm-started from
+// a fit of its first 90%.
+func BenchmarkDawidSkeneWarmRefit(b *testing.B) {
+	answers, _ := loadSet(b, "RTE")
+	ctx := context.Background()
+	prev, err := DawidSkene(ctx, answers[:len(answers)*9/10], DSOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	warm := prev.Model()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DawidSkene(ctx, answers, DSOptions{WarmStart: warm}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMajorityVoteRTE(b *testing.B) {
+	answers, _ := loadSet(b, "RTE")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := MajorityVote(answers, MajorityOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// One redundancy decision, as the engine makes after every answer.
+func BenchmarkRedundancyDecide(b *testing.B) {
+	answers, _ := loadSet(b, "RTE")
+	ctx := context.Background()
+	res, err := DawidSkene(ctx, answers, DSOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	model := res.Model().Shrunk(DefaultShrink)
+	item := answers[:5]
+	policy := RedundancyPolicy{Threshold: 0.95, MinAnswers: 3, MaxAnswers: 10}
+	b.ReportAllocs()
+	for b.Loop() {
+		policy.Decide(item, model)
+	}
+}
+
+func BenchmarkReplayAdaptiveRTE(b *testing.B) {
+	answers, truth := loadSet(b, "RTE")
+	ctx := context.Background()
+	opts := ReplayOptions{Policy: RedundancyPolicy{Threshold: 0.95, MinAnswers: 3, MaxAnswers: 10}}
+	for b.Loop() {
+		if _, err := ReplayAdaptive(ctx, answers, truth, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
