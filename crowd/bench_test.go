@@ -107,3 +107,57 @@ func BenchmarkReplayAdaptiveRTE(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReplayTable prints (to stdout: the benchmark log truncates)
+// the figures of docs/crowd.md: accuracy per
+// method on RTE and TEMP, and answers used versus accuracy for fixed k and
+// for the adaptive policy (with and without shrinkage). Run it once:
+//
+//	go test ./crowd -run '^$' -bench ReplayTable -benchtime 1x
+func BenchmarkReplayTable(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		for _, set := range []string{"RTE", "TEMP"} {
+			answers, truth := loadSet(b, set)
+			ds, err := DawidSkene(ctx, answers, DSOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ev := Evaluate(ds, truth)
+			fmt.Printf("%s Dawid-Skene: %d/%d = %.4f (%d iterations)\n", set, ev.Correct, ev.Compared, ev.Accuracy, ds.Iterations)
+			lo, hi, sum := 1.0, 0.0, 0.0
+			for seed := range uint64(100) {
+				mv, err := MajorityVote(answers, MajorityOptions{Seed: seed})
+				if err != nil {
+					b.Fatal(err)
+				}
+				a := Evaluate(mv, truth).Accuracy
+				lo, hi, sum = min(lo, a), max(hi, a), sum+a
+			}
+			fmt.Printf("%s majority vote over 100 tie seeds: min %.4f, mean %.4f, max %.4f\n", set, lo, sum/100, hi)
+			for k := 1; k <= 10; k++ {
+				r, err := ReplayFixed(ctx, answers, truth, k, DSOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				fmt.Printf("%s fixed k=%-2d           answers %5d  accuracy %.4f\n", set, k, r.Used, r.Eval.Accuracy)
+			}
+			for _, shrink := range []float64{-1, 0} {
+				for _, th := range []float64{0.9, 0.95, 0.99} {
+					for _, m := range []int{2, 3} {
+						p := RedundancyPolicy{Threshold: th, MinAnswers: m, MaxAnswers: 10}
+						r, err := ReplayAdaptive(ctx, answers, truth, ReplayOptions{Policy: p, Shrink: shrink})
+						if err != nil {
+							b.Fatal(err)
+						}
+						name := "shrink 10"
+						if shrink < 0 {
+							name = "no shrink"
+						}
+						fmt.Printf("%s adaptive %.2f m=%d %s answers %5d  accuracy %.4f  stops %v\n", set, th, m, name, r.Used, r.Eval.Accuracy, r.Stops)
+					}
+				}
+			}
+		}
+	}
+}

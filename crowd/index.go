@@ -105,8 +105,8 @@ func newIndex(answers []Answer, labels []string) (*index, error) {
 	return ix, nil
 }
 
-// pickLabel returns the index of the largest score. Scores within a
-// relative 1e-12 of the largest count as tied, and a tie is broken by a
+// pickLabel returns the index of the largest score. Scores within 1e-12
+// of the largest (relative to it when it exceeds 1) count as tied, and a tie is broken by a
 // random choice among the tied labels from a generator seeded with seed and
 // a hash of the question. The choice for a question therefore depends only
 // on the seed, the question and its scores, not on the other questions or
