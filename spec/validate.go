@@ -68,6 +68,9 @@ func Compile(j *Job, ops Ops) ([]task.Stage, error) {
 				v.add(field, "no stage is named %q (stages: %s)", a, strings.Join(stageNames(stages), ", "))
 			}
 		}
+		if stages[i].Kind == task.Reduce && len(stages[i].After) > 1 && slices.Contains(stages[i].After, task.InputStage) {
+			v.add(fmt.Sprintf("stages[%d].after", i), "a reduce stage takes either the job's input or other stages, not both")
+		}
 	}
 	if len(v.errs) == 0 {
 		if cycle := findCycle(stages, index); cycle != nil {

@@ -75,8 +75,9 @@ type Tx interface {
 	// (the fencing check, made in the same transaction as the write).
 	TaskFinish(ctx context.Context, p *TaskFinishParams) (bool, error)
 	// TaskWake moves Failed microtasks whose retry time has come to Ready
-	// and reports how many moved, per job and stage.
-	TaskWake(ctx context.Context, now time.Time) ([]StageCount, error)
+	// and reports how many moved, per job and stage, and the retry time of
+	// the next Failed microtask (zero if none).
+	TaskWake(ctx context.Context, now time.Time) ([]StageCount, time.Time, error)
 	// TaskCancel moves every open microtask of a job to Canceled and
 	// reports how many moved from each state, per stage.
 	TaskCancel(ctx context.Context, jobID string, now time.Time) ([]StateCount, error)

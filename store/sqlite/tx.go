@@ -153,13 +153,24 @@ func (t *txn) TaskFinish(ctx context.Context, p *store.TaskFinishParams) (bool, 
 	return n == 1, nil
 }
 
-func (t *txn) TaskWake(ctx context.Context, now time.Time) ([]store.StageCount, error) {
+func (t *txn) TaskWake(ctx context.Context, now time.Time) ([]store.StageCount, time.Time, error) {
 	rows, err := t.tx.QueryContext(ctx, `UPDATE microtasks SET state = 1
 		WHERE state = 4 AND not_before <= ? RETURNING job_id, stage`, ms(now))
 	if err != nil {
-		return nil, fmt.Errorf("wake microtasks: %w", err)
+		return nil, time.Time{}, fmt.Errorf("wake microtasks: %w", err)
 	}
-	return countStages(rows)
+	woke, err := countStages(rows)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("wake microtasks: %w", err)
+	}
+	var next sql.NullInt64
+	if err := t.tx.QueryRowContext(ctx, `SELECT min(not_before) FROM microtasks WHERE state = 4`).Scan(&next); err != nil {
+		return nil, time.Time{}, fmt.Errorf("next retry: %w", err)
+	}
+	if !next.Valid {
+		return woke, time.Time{}, nil
+	}
+	return woke, fromMS(next.Int64), nil
 }
 
 func (t *txn) TaskRevive(ctx context.Context, jobID string) ([]store.StageCount, error) {

@@ -267,17 +267,21 @@ func testFailWake(t *testing.T, s store.Store) {
 		t.Fatalf("counts: %+v", c)
 	}
 	var woke []store.StageCount
-	tx(t, s, func(tx store.Tx) error {
-		var err error
-		woke, err = tx.TaskWake(ctx, t0.Add(5*time.Second))
-		return err
-	})
-	if len(woke) != 0 {
-		t.Fatalf("woke early: %+v", woke)
+	var next time.Time
+	wake := func(at time.Time) {
+		tx(t, s, func(tx store.Tx) error {
+			var err error
+			woke, next, err = tx.TaskWake(ctx, at)
+			return err
+		})
 	}
-	tx(t, s, func(tx store.Tx) error { var err error; woke, err = tx.TaskWake(ctx, retryAt); return err })
-	if len(woke) != 1 || woke[0].N != 1 || woke[0].JobID != "j" || woke[0].Stage != 0 {
-		t.Fatalf("woke: %+v", woke)
+	wake(t0.Add(5 * time.Second))
+	if len(woke) != 0 || !next.Equal(retryAt) {
+		t.Fatalf("woke early: %+v, next %v", woke, next)
+	}
+	wake(retryAt)
+	if len(woke) != 1 || woke[0].N != 1 || woke[0].JobID != "j" || woke[0].Stage != 0 || !next.IsZero() {
+		t.Fatalf("woke: %+v, next %v", woke, next)
 	}
 	again := claim(t, s, "j", 0, 2, "w2")
 	attempts := map[int64]int{}

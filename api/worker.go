@@ -1,0 +1,111 @@
+package api
+
+import (
+	"encoding/json"
+
+	"github.com/myriadhq/myriad/task"
+)
+
+// SyncRequest is the worker protocol's one round trip: it registers (or
+// refreshes) the worker, heartbeats its running microtasks, reports
+// completions and failures, hands back work, and asks for up to Want new
+// microtasks, all at once.
+type SyncRequest struct {
+	Worker WorkerInfo `json:"worker"`
+	// Seq increases with every request of one worker process. A lease
+	// granted in answer to an earlier request that the worker neither
+	// lists in Running nor reports is taken as lost in transit and goes
+	// back to the queue.
+	Seq  uint64 `json:"seq"`
+	Want int    `json:"want"`
+	// WaitMS lets the coordinator hold the request up to this long when
+	// no work is ready (long poll), answering as soon as some is.
+	WaitMS   int          `json:"wait_ms,omitempty"`
+	Running  []TaskRef    `json:"running,omitempty"`
+	Done     []Completion `json:"done,omitempty"`
+	Failed   []Failure    `json:"failed,omitempty"`
+	Released []TaskRef    `json:"released,omitempty"`
+	// Draining says the worker takes no new work and is finishing up.
+	Draining bool `json:"draining,omitempty"`
+}
+
+// WorkerInfo describes a worker process.
+type WorkerInfo struct {
+	// ID is unique per worker process (e.g. host name plus a random
+	// suffix); Name is what people read.
+	ID     string            `json:"id"`
+	Name   string            `json:"name"`
+	Slots  int               `json:"slots"`
+	Labels map[string]string `json:"labels,omitempty"`
+	Ops    []string          `json:"ops"`
+	// Load is the host's 1-minute load average divided by CPUs.
+	Load    float64 `json:"load"`
+	CPUs    int     `json:"cpus"`
+	Version string  `json:"version,omitempty"`
+}
+
+// TaskRef names one lease of a microtask.
+type TaskRef struct {
+	Task  int64 `json:"task"`
+	Token int64 `json:"token"`
+}
+
+// Completion reports a microtask done, with its output items.
+type Completion struct {
+	Task      int64       `json:"task"`
+	Token     int64       `json:"token"`
+	Output    []task.Item `json:"output"`
+	RuntimeMS int64       `json:"ms"`
+}
+
+// Failure kinds.
+const (
+	FailError   = "error"   // the handler returned an error
+	FailTimeout = "timeout" // the stage's timeout passed
+	FailCrash   = "crash"   // the handler panicked or its process died
+	FailExit    = "exit"    // an exec command exited non-zero
+)
+
+// Failure reports a failed attempt.
+type Failure struct {
+	Task      int64  `json:"task"`
+	Token     int64  `json:"token"`
+	Kind      string `json:"kind"`
+	Error     string `json:"error"`
+	RuntimeMS int64  `json:"ms"`
+	// Permanent asks not to retry: the input itself is bad.
+	Permanent bool `json:"permanent,omitempty"`
+}
+
+// SyncResponse answers a SyncRequest.
+type SyncResponse struct {
+	Leases []Lease `json:"leases"`
+	// Accepted lists the microtasks whose reports were committed;
+	// Refused those whose report was refused (e.g. a stale token).
+	Accepted []int64   `json:"accepted,omitempty"`
+	Refused  []Refusal `json:"refused,omitempty"`
+	// Cancel lists running microtasks the worker should stop: their job
+	// was canceled, or another attempt already committed.
+	Cancel      []TaskRef `json:"cancel,omitempty"`
+	LeaseTTLMS  int64     `json:"lease_ttl_ms"`
+	HeartbeatMS int64     `json:"heartbeat_ms"`
+}
+
+// Refusal explains why a report was not committed.
+type Refusal struct {
+	Task   int64  `json:"task"`
+	Reason string `json:"reason"`
+}
+
+// Lease is one microtask handed to a worker.
+type Lease struct {
+	Task      int64           `json:"task"`
+	Token     int64           `json:"token"`
+	Job       string          `json:"job"`
+	Stage     string          `json:"stage"`
+	Op        string          `json:"op"`
+	Params    json.RawMessage `json:"params,omitempty"`
+	Items     []task.Item     `json:"items"`
+	Attempt   int             `json:"attempt"`
+	TimeoutMS int64           `json:"timeout_ms"`
+}

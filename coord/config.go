@@ -1,0 +1,92 @@
+package coord
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/myriadhq/myriad/store"
+)
+
+// Defaults for Config.
+const (
+	DefaultLeaseTTL    = 30 * time.Second
+	DefaultMaxWait     = 10 * time.Second
+	DefaultMaxBatchOps = 256
+	DefaultBackoffMax  = 5 * time.Minute
+	DefaultMaxItems    = 2_000_000
+)
+
+// Config configures a Coordinator.
+type Config struct {
+	// Store holds all state. Required.
+	Store store.Store
+	// Logger receives structured logs; default discards.
+	Logger *slog.Logger
+	// Clock tells the time; default the system clock.
+	Clock Clock
+	// LeaseTTL is how long a lease lives without a heartbeat from its
+	// worker; a worker silent for longer is lost and its microtasks go
+	// back to the queue.
+	LeaseTTL time.Duration
+	// MaxWait bounds how long a worker's request may wait for work (long
+	// poll). It is also capped at a third of LeaseTTL.
+	MaxWait time.Duration
+	// BackoffMax caps the retry delay.
+	BackoffMax time.Duration
+	// MaxBatchOps bounds how many requests share one transaction.
+	MaxBatchOps int
+	// MaxItems bounds the items of one job.
+	MaxItems int
+	// Ops are the operators every job may use besides those announced by
+	// workers (e.g. the built-in operators of the bundled worker).
+	Ops map[string]OpInfo
+}
+
+// OpInfo describes an operator to the spec validator.
+type OpInfo struct {
+	Name string
+	// Reduce makes a stage using it a reduce stage unless it says kind.
+	Reduce bool
+}
+
+func (c *Config) withDefaults() Config {
+	out := *c
+	out.Logger = cmp.Or(out.Logger, slog.New(slog.DiscardHandler))
+	if out.Clock == nil {
+		out.Clock = SystemClock{}
+	}
+	out.LeaseTTL = cmp.Or(out.LeaseTTL, DefaultLeaseTTL)
+	out.MaxWait = min(cmp.Or(out.MaxWait, DefaultMaxWait), out.LeaseTTL/3)
+	out.BackoffMax = cmp.Or(out.BackoffMax, DefaultBackoffMax)
+	out.MaxBatchOps = cmp.Or(out.MaxBatchOps, DefaultMaxBatchOps)
+	out.MaxItems = cmp.Or(out.MaxItems, DefaultMaxItems)
+	return out
+}
+
+// Validate names the first bad field.
+func (c *Config) Validate() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("coordinator config: Store is required")
+	case c.LeaseTTL < 0:
+		return fmt.Errorf("coordinator config: LeaseTTL %v is negative", c.LeaseTTL)
+	case c.LeaseTTL > 0 && c.LeaseTTL < 100*time.Millisecond:
+		return fmt.Errorf("coordinator config: LeaseTTL %v is below 100ms", c.LeaseTTL)
+	case c.MaxItems < 0:
+		return fmt.Errorf("coordinator config: MaxItems %d is negative", c.MaxItems)
+	}
+	return nil
+}
+
+// Clock tells the time; tests substitute their own.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+func (SystemClock) Now() time.Time { return time.Now() }

@@ -1,0 +1,239 @@
+package coord
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/myriadhq/myriad/api"
+	"github.com/myriadhq/myriad/store"
+	"github.com/myriadhq/myriad/task"
+)
+
+// dropAttemptLocked forgets a lease that has ended.
+func (c *Coordinator) dropAttemptLocked(a *attempt) {
+	delete(c.attempts, a.taskID)
+	delete(a.worker.leases, a.taskID)
+	a.job.running--
+	a.job.stages[a.stage].counts.Running--
+	a.job.dirty = true
+}
+
+// commitDone commits a completion and moves its output downstream. It
+// reports false if the store refused the token.
+func (c *Coordinator) commitDone(ctx context.Context, tx store.Tx, a *attempt, out []task.Item, runtime time.Duration, now time.Time) (bool, error) {
+	ok, err := tx.TaskFinish(ctx, &store.TaskFinishParams{ID: a.taskID, Token: a.token, State: task.Done, Output: out, Runtime: runtime, Now: now})
+	if err != nil || !ok {
+		return ok, err
+	}
+	c.dropAttemptLocked(a)
+	j, s := a.job, a.job.stages[a.stage]
+	s.counts.Done++
+	s.doneN++
+	s.sumSec += now.Sub(a.started).Seconds()
+	s.itemsIn += int64(a.items)
+	s.itemsOut += int64(len(out))
+	a.worker.info.Done++
+	j.rate.add(now, c.jobDone(j))
+	for _, d := range s.downstream {
+		if j.stages[d].def.Kind == task.Map {
+			if err := c.route(ctx, tx, j, j.stages[d], out, now); err != nil {
+				return false, err
+			}
+		}
+	}
+	return true, nil
+}
+
+func (c *Coordinator) jobDone(j *jobRT) int64 {
+	var n int64
+	for _, s := range j.stages {
+		n += s.counts.Done
+	}
+	return n
+}
+
+// commitFailure ends an attempt that failed: it is retried after a backoff
+// unless it was the last attempt or the failure is permanent, in which
+// case the microtask is dead with its error kept.
+func (c *Coordinator) commitFailure(ctx context.Context, tx store.Tx, a *attempt, msg string, permanent bool, runtime time.Duration, now time.Time) (bool, error) {
+	s := a.job.stages[a.stage]
+	p := &store.TaskFinishParams{ID: a.taskID, Token: a.token, Error: msg, Runtime: runtime, Now: now}
+	if permanent || a.number > s.def.Retries {
+		p.State = task.Dead
+	} else {
+		p.State = task.Failed
+		p.NotBefore = now.Add(c.backoffLocked(s.def.Backoff.D(), a.number))
+	}
+	ok, err := tx.TaskFinish(ctx, p)
+	if err != nil || !ok {
+		return ok, err
+	}
+	c.dropAttemptLocked(a)
+	a.worker.info.Failures++
+	s.counts.Add(p.State, 1)
+	if p.State == task.Failed {
+		c.wakes.push(p.NotBefore)
+	}
+	c.log.Info("microtask failed", "job", a.job.job.ID, "stage", s.def.Name, "task", a.taskID, "attempt", a.number,
+		"worker", a.worker.info.ID, "state", p.State.String(), "err", msg)
+	return true, nil
+}
+
+// commitRelease puts a microtask back in the queue without counting the
+// attempt (the worker handed it back, or lost it in transit).
+func (c *Coordinator) commitRelease(ctx context.Context, tx store.Tx, a *attempt, reason string, now time.Time) (bool, error) {
+	ok, err := tx.TaskFinish(ctx, &store.TaskFinishParams{ID: a.taskID, Token: a.token, State: task.Ready, Refund: true, Error: reason, Now: now})
+	if err != nil || !ok {
+		return ok, err
+	}
+	c.dropAttemptLocked(a)
+	a.job.stages[a.stage].counts.Ready++
+	c.newWork = true
+	return true, nil
+}
+
+// backoffLocked is the delay before retry n+1: base·2ⁿ⁻¹, capped, with
+// full jitter in [½, 1½) so that many failures do not retry in lockstep.
+func (c *Coordinator) backoffLocked(base time.Duration, n int) time.Duration {
+	d := float64(base) * math.Pow(2, float64(max(n-1, 0)))
+	d = math.Min(d, float64(c.cfg.BackoffMax))
+	return time.Duration(d * (0.5 + c.rng.Float64()))
+}
+
+// route gives a map stage new items: full microtasks at once, the rest
+// buffered until enough arrive or the stage's inputs are all done.
+func (c *Coordinator) route(ctx context.Context, tx store.Tx, j *jobRT, s *stageRT, items []task.Item, now time.Time) error {
+	if len(items) == 0 {
+		return nil
+	}
+	b := s.def.Batch
+	if s.counts.Pending == 0 {
+		full := len(items) / b * b
+		if err := c.insert(ctx, tx, j, s, chunk(items[:full], b), now); err != nil {
+			return err
+		}
+		items = items[full:]
+		if len(items) == 0 {
+			return nil
+		}
+	}
+	if err := tx.PendingAdd(ctx, j.job.ID, s.idx, items); err != nil {
+		return err
+	}
+	s.counts.Pending += int64(len(items))
+	for s.counts.Pending >= int64(b) {
+		taken, err := tx.PendingTake(ctx, j.job.ID, s.idx, b)
+		if err != nil {
+			return err
+		}
+		if len(taken) == 0 {
+			return fmt.Errorf("stage %s of job %s: %d items buffered but none found", s.def.Name, j.job.ID, s.counts.Pending)
+		}
+		s.counts.Pending -= int64(len(taken))
+		if err := c.insert(ctx, tx, j, s, [][]task.Item{taken}, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Coordinator) insert(ctx context.Context, tx store.Tx, j *jobRT, s *stageRT, inputs [][]task.Item, now time.Time) error {
+	if len(inputs) == 0 {
+		return nil
+	}
+	if err := tx.TaskInsert(ctx, &store.TaskInsertParams{JobID: j.job.ID, Stage: s.idx, Now: now, Inputs: inputs}); err != nil {
+		return err
+	}
+	s.counts.Ready += int64(len(inputs))
+	c.newWork = true
+	return nil
+}
+
+// settle closes what is complete in every changed job: it flushes
+// buffered items of stages whose inputs are done, starts reduce stages
+// whose inputs are done, marks stages done, and ends jobs.
+func (c *Coordinator) settle(ctx context.Context, tx store.Tx) error {
+	for _, j := range c.jobs {
+		if !j.dirty {
+			continue
+		}
+		j.dirty = false
+		if err := c.settleJob(ctx, tx, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Coordinator) settleJob(ctx context.Context, tx store.Tx, j *jobRT) error {
+	now := c.clock.Now()
+	allDone, dead := true, int64(0)
+	for _, i := range j.topo {
+		s := j.stages[i]
+		dead += s.counts.Dead
+		if s.state == task.StageDone {
+			continue
+		}
+		allDone = false
+		if !c.inputsDone(j, s) {
+			continue
+		}
+		switch {
+		case s.def.Kind == task.Map && s.counts.Pending > 0:
+			items, err := tx.PendingTake(ctx, j.job.ID, s.idx, int(s.counts.Pending))
+			if err != nil {
+				return err
+			}
+			s.counts.Pending = 0
+			if err := c.insert(ctx, tx, j, s, chunk(items, s.def.Batch), now); err != nil {
+				return err
+			}
+		case s.state == task.StageWaiting:
+			if err := c.insert(ctx, tx, j, s, [][]task.Item{nil}, now); err != nil {
+				return err
+			}
+			if err := tx.StageSetState(ctx, j.job.ID, s.idx, task.StageRunning); err != nil {
+				return err
+			}
+			s.state = task.StageRunning
+		case s.counts.Open() == 0:
+			if err := tx.StageSetState(ctx, j.job.ID, s.idx, task.StageDone); err != nil {
+				return err
+			}
+			s.state = task.StageDone
+			c.log.Info("stage done", "job", j.job.ID, "stage", s.def.Name, "done", s.counts.Done, "dead", s.counts.Dead)
+			return c.settleJob(ctx, tx, j) // later stages may now be ready to close
+		}
+	}
+	if !allDone {
+		return nil
+	}
+	state := task.JobCompleted
+	if dead > 0 {
+		state = task.JobCompletedWithErrors
+	}
+	if err := tx.JobSetState(ctx, j.job.ID, state, now); err != nil {
+		return err
+	}
+	j.job.State = state
+	fin := now.UTC()
+	j.job.FinishedAt = &fin
+	delete(c.jobs, j.job.ID)
+	c.signalJobsLocked()
+	c.log.Info("job finished", "job", j.job.ID, "state", string(state), "elapsed", now.Sub(j.job.CreatedAt).Round(time.Millisecond).String())
+	return nil
+}
+
+func (c *Coordinator) inputsDone(j *jobRT, s *stageRT) bool {
+	for _, u := range s.upstream {
+		if j.stages[u].state != task.StageDone {
+			return false
+		}
+	}
+	return true
+}
+
+// cancelNotice tells a worker, on its next request, to stop a lease.
+func cancelNotice(a *attempt) api.TaskRef { return api.TaskRef{Task: a.taskID, Token: a.token} }

@@ -1,0 +1,105 @@
+package coord
+
+import (
+	"time"
+
+	"github.com/myriadhq/myriad/api"
+	"github.com/myriadhq/myriad/task"
+)
+
+// jobRT is the in-memory view of an active job.
+type jobRT struct {
+	job     *task.Job
+	seq     int64 // submission order, for the age tie-break
+	stages  []*stageRT
+	topo    []int // stage indexes, inputs before the stages they feed
+	running int   // microtasks of the job now leased
+	dirty   bool  // something changed: check stage and job completion
+	rate    rateMeter
+}
+
+// stageRT is the in-memory view of one stage of an active job.
+type stageRT struct {
+	idx        int
+	def        *task.Stage
+	state      task.StageState
+	counts     task.Counts // Pending counts buffered items
+	upstream   []int       // stage indexes feeding this one
+	fromInput  bool        // takes the job's input items
+	downstream []int
+	// Observed: microtasks done, their total time from lease to commit,
+	// and the items they took and gave (for fan-out estimates).
+	doneN, itemsIn, itemsOut int64
+	sumSec                   float64
+}
+
+func (s *stageRT) meanSec() (float64, bool) {
+	if s.doneN == 0 {
+		return 0, false
+	}
+	return s.sumSec / float64(s.doneN), true
+}
+
+// workerRT is the in-memory view of a worker process.
+type workerRT struct {
+	info        task.Worker
+	ops         map[string]bool
+	leases      map[int64]*attempt
+	cancel      []api.TaskRef // stop notices to deliver on the next sync
+	seq         uint64
+	dirty       bool // info changed since it was last stored
+	persistedAt time.Time
+}
+
+func (w *workerRT) free() int { return w.info.Slots - len(w.leases) }
+
+// attempt is one lease of a microtask.
+type attempt struct {
+	taskID   int64
+	token    int64
+	number   int // 1 for the first attempt
+	job      *jobRT
+	stage    int
+	items    int
+	worker   *workerRT
+	started  time.Time
+	deadline time.Time // past it, the coordinator gives up on the attempt
+	seq      uint64    // the worker request that was granted it
+}
+
+// rateMeter estimates recent throughput from (time, done) samples.
+type rateMeter struct {
+	t    [16]time.Time
+	n    [16]int64
+	head int
+	size int
+}
+
+func (r *rateMeter) add(now time.Time, done int64) {
+	if r.size > 0 {
+		last := (r.head + r.size - 1) % len(r.t)
+		if now.Sub(r.t[last]) < 500*time.Millisecond {
+			r.n[last] = done
+			return
+		}
+	}
+	if r.size == len(r.t) {
+		r.head = (r.head + 1) % len(r.t)
+		r.size--
+	}
+	i := (r.head + r.size) % len(r.t)
+	r.t[i], r.n[i] = now, done
+	r.size++
+}
+
+// perSecond is the rate over the samples kept (about the last 8 s).
+func (r *rateMeter) perSecond(now time.Time, done int64) float64 {
+	if r.size == 0 {
+		return 0
+	}
+	dt := now.Sub(r.t[r.head]).Seconds()
+	if dt < 0.2 {
+		return 0
+	}
+	return float64(done-r.n[r.head]) / dt
+}

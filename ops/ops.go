@@ -1,0 +1,77 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/myriadhq/myriad/task"
+	"github.com/myriadhq/myriad/worker"
+)
+
+// Info describes a built-in operator.
+type Info struct {
+	Name   string
+	Reduce bool // stages using it are reduce stages unless they say kind
+	Doc    string
+}
+
+// Options configures the built-ins.
+type Options struct {
+	// Exec configures the exec operator.
+	Exec ExecOptions
+}
+
+// Builtins lists the built-in operators.
+func Builtins() []Info {
+	return []Info{
+		{Name: "noop", Doc: "returns its items unchanged"},
+		{Name: "sleep", Doc: "waits params.ms milliseconds (or an item's sleep_ms) per microtask, then returns its items"},
+		{Name: "exec", Doc: "runs an allowed command per item (or per microtask) with JSON on stdin and stdout"},
+		{Name: "wordcount", Doc: "counts the words of each text item (a string, or an object's text field)"},
+		{Name: "sum", Reduce: true, Doc: "adds up numbers and maps of numbers across all items into one item"},
+	}
+}
+
+// Register adds the built-in operators to r.
+func Register(r *worker.Registry, opt Options) {
+	r.Handle("noop", noop)
+	r.Handle("sleep", sleep)
+	r.Handle("exec", newExec(opt.Exec))
+	r.Handle("wordcount", worker.MapItems(wordcount))
+	r.Handle("sum", sum)
+}
+
+func noop(_ context.Context, t *worker.Task) ([]task.Item, error) { return t.Items, nil }
+
+type sleepParams struct {
+	MS float64 `json:"ms"`
+}
+
+func sleep(ctx context.Context, t *worker.Task) ([]task.Item, error) {
+	var p sleepParams
+	if err := t.DecodeParams(&p); err != nil {
+		return nil, err
+	}
+	d := time.Duration(p.MS * float64(time.Millisecond))
+	for _, it := range t.Items {
+		var v struct {
+			SleepMS *float64 `json:"sleep_ms"`
+		}
+		if json.Unmarshal(it.Data, &v) == nil && v.SleepMS != nil {
+			d += time.Duration(*v.SleepMS * float64(time.Millisecond))
+		}
+	}
+	if d < 0 {
+		return nil, worker.Permanent(fmt.Errorf("sleep: negative duration %v", d))
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return t.Items, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

@@ -1,0 +1,190 @@
+package server
+
+import (
+	"bufio"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/myriadhq/myriad/api"
+	"github.com/myriadhq/myriad/coord"
+	"github.com/myriadhq/myriad/spec"
+	"github.com/myriadhq/myriad/task"
+)
+
+//go:embed openapi.yaml
+var openapiSpec []byte
+
+// OpenAPI returns the API description served at /v1/openapi.yaml.
+func OpenAPI() []byte { return openapiSpec }
+
+// api0 holds what the handlers need.
+type api0 struct {
+	c       *coord.Coordinator
+	maxBody int64 // job submissions
+	maxSync int64 // worker round trips
+}
+
+func (a *api0) submit(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
+	if err != nil {
+		writeError(w, r, fmt.Errorf("read job spec: %w", err))
+		return
+	}
+	var j *spec.Job
+	ct := r.Header.Get("Content-Type")
+	if strings.Contains(ct, "yaml") {
+		j, err = spec.Parse("request body", body)
+	} else {
+		j, err = spec.ParseJSON(body)
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	sub, err := a.c.Compile(j)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	job, tasks, err := a.c.Submit(r.Context(), sub)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/jobs/"+job.ID)
+	writeJSON(w, http.StatusCreated, api.SubmitResponse{ID: job.ID, Items: job.Items, Tasks: tasks})
+}
+
+func (a *api0) listJobs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			writeError(w, r, fmt.Errorf("limit: %q is not a count: %w", v, errBadRequest))
+			return
+		}
+		limit = n
+	}
+	state := task.JobState(q.Get("state"))
+	switch state {
+	case "", task.JobRunning, task.JobCompleted, task.JobCompletedWithErrors, task.JobCanceled:
+	default:
+		writeError(w, r, fmt.Errorf("state: unknown job state %q: %w", state, errBadRequest))
+		return
+	}
+	jobs, err := a.c.Jobs(r.Context(), state, limit)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, jobs)
+}
+
+func (a *api0) getJob(w http.ResponseWriter, r *http.Request) {
+	st, err := a.c.Job(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (a *api0) results(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := a.c.Job(r.Context(), id); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	stages := r.URL.Query()["stage"]
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	started := false
+	err := a.c.Results(r.Context(), id, stages, func(l *api.ResultLine) error {
+		if !started {
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			w.WriteHeader(http.StatusOK)
+			started = true
+		}
+		return enc.Encode(l)
+	})
+	if err != nil && !started {
+		writeError(w, r, err)
+		return
+	}
+	if !started {
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.WriteHeader(http.StatusOK)
+	}
+	if err != nil {
+		// Headers are gone; cut the stream short so the client sees an
+		// incomplete body rather than a silently short one.
+		logFrom(r).Error("results stream failed", "job", id, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	bw.Flush()
+}
+
+func (a *api0) cancel(w http.ResponseWriter, r *http.Request) {
+	if err := a.c.Cancel(r.Context(), r.PathValue("id")); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	st, err := a.c.Job(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (a *api0) sync(w http.ResponseWriter, r *http.Request) {
+	var req api.SyncRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, a.maxSync))
+	if err := dec.Decode(&req); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, r, err)
+			return
+		}
+		writeError(w, r, fmt.Errorf("decode sync request: %v: %w", err, errBadRequest))
+		return
+	}
+	resp, err := a.c.Sync(r.Context(), &req)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *api0) listWorkers(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, a.c.Workers())
+}
+
+func (a *api0) listOps(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, a.c.Ops().Names())
+}
+
+func (a *api0) openapi(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Write(openapiSpec)
+}
+
+func (a *api0) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *api0) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := a.c.Ready(r.Context()); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, api.Error{Error: "not ready: " + err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,165 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/myriadhq/myriad/coord"
+	"github.com/myriadhq/myriad/store"
+	"github.com/myriadhq/myriad/store/sqlite"
+)
+
+// Defaults for Config.
+const (
+	DefaultListen  = "127.0.0.1:7070"
+	DefaultMaxBody = 256 << 20 // a job of ~1M small items
+	DefaultMaxSync = 64 << 20
+)
+
+// Config configures a Server.
+type Config struct {
+	// DataDir holds the embedded store; required unless Store is set.
+	DataDir string
+	// Store, if set, is used instead of opening SQLite in DataDir. The
+	// server does not close it.
+	Store store.Store
+	// Listen is the TCP address; "127.0.0.1:0" picks a free port.
+	Listen string
+	// Sync is the SQLite synchronous mode ("full" or "normal").
+	Sync string
+	// Coord configures the coordinator; its Store field is filled in.
+	Coord coord.Config
+	// MaxBody bounds a job submission's body; MaxSync a worker's.
+	MaxBody, MaxSync int64
+	Logger           *slog.Logger
+}
+
+// Server is a coordinator with its store and HTTP listener.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	st    store.Store
+	own   bool // st was opened here
+	c     *coord.Coordinator
+	ln    net.Listener
+	http  *http.Server
+	done  chan error
+	once  sync.Once
+	ready chan struct{}
+}
+
+// New checks cfg; Start does the work.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" && cfg.Store == nil {
+		return nil, errors.New("server config: DataDir is required")
+	}
+	cfg.Listen = cmp.Or(cfg.Listen, DefaultListen)
+	cfg.MaxBody = cmp.Or(cfg.MaxBody, DefaultMaxBody)
+	cfg.MaxSync = cmp.Or(cfg.MaxSync, DefaultMaxSync)
+	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	return &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}, nil
+}
+
+// Start opens the store, starts the coordinator and listens.
+func (s *Server) Start(ctx context.Context) error {
+	s.st = s.cfg.Store
+	if s.st == nil {
+		st, err := sqlite.Open(ctx, s.cfg.DataDir, sqlite.Options{Sync: s.cfg.Sync})
+		if err != nil {
+			return err
+		}
+		s.st, s.own = st, true
+	}
+	cc := s.cfg.Coord
+	cc.Store = s.st
+	cc.Logger = cmp.Or(cc.Logger, s.log)
+	c, err := coord.New(cc)
+	if err != nil {
+		s.closeStore()
+		return err
+	}
+	if err := c.Start(ctx); err != nil {
+		s.closeStore()
+		return fmt.Errorf("start coordinator: %w", err)
+	}
+	s.c = c
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		c.Stop()
+		s.closeStore()
+		return fmt.Errorf("listen: %w", err)
+	}
+	s.ln = ln
+	s.http = &http.Server{
+		Handler:           Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.http.Serve(ln) }()
+	close(s.ready)
+	s.log.Info("listening", "url", s.URL())
+	return nil
+}
+
+// Coordinator returns the running coordinator (nil before Start).
+func (s *Server) Coordinator() *coord.Coordinator { return s.c }
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// URL is the base URL of the API.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Done is closed with the listener's error when it stops serving.
+func (s *Server) Done() <-chan error { return s.done }
+
+// Shutdown stops accepting requests, lets those in progress finish (up to
+// ctx), stops the coordinator and closes the store. Safe to call twice and
+// before Start.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.once.Do(func() {
+		if s.http != nil {
+			// Long polls end at once when the coordinator stops, so stop
+			// it first and then drain the HTTP side.
+			s.c.Stop()
+			err = s.http.Shutdown(ctx)
+		} else if s.c != nil {
+			s.c.Stop()
+		}
+		s.closeStore()
+	})
+	return err
+}
+
+func (s *Server) closeStore() {
+	if s.own && s.st != nil {
+		s.st.Close()
+	}
+}
+
+// HandlerOptions tunes Handler.
+type HandlerOptions struct {
+	MaxBody, MaxSync int64
+	Logger           *slog.Logger
+}
+
+// Handler serves the API over a coordinator.
+func Handler(c *coord.Coordinator, opt HandlerOptions) http.Handler {
+	a := &api0{c: c, maxBody: cmp.Or(opt.MaxBody, DefaultMaxBody), maxSync: cmp.Or(opt.MaxSync, DefaultMaxSync)}
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		h := rt.handler
+		mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) { h(a, w, r) })
+	}
+	log := cmp.Or(opt.Logger, slog.New(slog.DiscardHandler))
+	return withRequestLog(log, mux)
+}

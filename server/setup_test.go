@@ -1,0 +1,88 @@
+package server_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/myriadhq/myriad/coord"
+	"github.com/myriadhq/myriad/ops"
+	"github.com/myriadhq/myriad/server"
+	"github.com/myriadhq/myriad/worker"
+)
+
+// bundle is a running coordinator and the pieces a test needs.
+type bundle struct {
+	srv *server.Server
+	url string
+	dir string
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("MYRIAD_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func builtinOps() map[string]coord.OpInfo {
+	m := map[string]coord.OpInfo{}
+	for _, o := range ops.Builtins() {
+		m[o.Name] = coord.OpInfo{Name: o.Name, Reduce: o.Reduce}
+	}
+	return m
+}
+
+// setup starts a coordinator on a free loopback port with its store in a
+// temporary folder (or dir, if given).
+func setup(t *testing.T, cc coord.Config, dir string) *bundle {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if cc.Ops == nil {
+		cc.Ops = builtinOps()
+	}
+	s, err := server.New(server.Config{DataDir: dir, Listen: "127.0.0.1:0", Sync: "normal", Coord: cc, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b := &bundle{srv: s, url: s.URL(), dir: dir}
+	t.Cleanup(func() { b.stop() })
+	return b
+}
+
+func (b *bundle) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b.srv.Shutdown(ctx)
+}
+
+// startWorker runs an in-process worker until the test ends (or stop is
+// called); extra registers handlers.
+func startWorker(t *testing.T, url string, slots int, extra func(w *worker.Worker)) (stop func()) {
+	t.Helper()
+	reg := worker.NewRegistry()
+	ops.Register(reg, ops.Options{})
+	w, err := worker.New(worker.Config{Server: url, Slots: slots, Registry: reg, MaxWait: time.Second, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if extra != nil {
+		extra(w)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); w.Run(ctx) }()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(stop)
+	return stop
+}

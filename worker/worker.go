@@ -1,0 +1,403 @@
+package worker
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/myriadhq/myriad/api"
+)
+
+// Defaults for Config.
+const (
+	DefaultMaxWait      = 5 * time.Second
+	DefaultDrainTimeout = 30 * time.Second
+	// timeoutGrace is how long past its timeout a handler that ignores
+	// its context may run before the slot is taken back.
+	timeoutGrace = time.Second
+)
+
+// Config configures a Worker.
+type Config struct {
+	// Server is the coordinator's base URL. Required.
+	Server string
+	// Name is shown in listings; default the host name.
+	Name string
+	// Slots is the capacity: microtasks run at once; default NumCPU.
+	Slots int
+	// Labels are matched against stages' label requirements.
+	Labels map[string]string
+	// Registry holds the handlers; default a new, empty one (add
+	// handlers with Handle).
+	Registry *Registry
+	// Client makes the HTTP requests; default a client with keep-alive.
+	Client *http.Client
+	// Logger receives structured logs; default discards.
+	Logger *slog.Logger
+	// MaxWait is how long an idle worker's request waits for work.
+	MaxWait time.Duration
+	// DrainTimeout is how long Run, once its context ends, lets running
+	// microtasks finish before handing them back.
+	DrainTimeout time.Duration
+	// Linger lets results of quick microtasks gather for up to this long
+	// before a round trip, so one request carries many.
+	Linger time.Duration
+}
+
+// Worker runs microtasks for a coordinator. Create it with New, add
+// handlers, then call Run.
+type Worker struct {
+	cfg    Config
+	reg    *Registry
+	log    *slog.Logger
+	client *http.Client
+	id     string
+	url    string
+
+	mu     sync.Mutex
+	outbox []outcome
+	notify chan struct{} // a result is in the outbox
+
+	running map[int64]*run // owned by Run's goroutine
+	pending []outcome      // reported, not yet acknowledged
+	seq     uint64
+	hbEvery time.Duration
+
+	statsMu sync.Mutex
+	stats   Stats
+}
+
+// Stats counts what a worker has done.
+type Stats struct {
+	Done, Failed, Refused, Requests int64
+}
+
+type run struct {
+	lease  api.Lease
+	cancel context.CancelFunc
+}
+
+type outcome struct {
+	task, token int64
+	done        *api.Completion
+	failed      *api.Failure
+}
+
+// New returns a worker; Run starts it.
+func New(cfg Config) (*Worker, error) {
+	if cfg.Server == "" {
+		return nil, errors.New("worker config: Server is required")
+	}
+	if cfg.Slots < 0 {
+		return nil, fmt.Errorf("worker config: Slots %d is negative", cfg.Slots)
+	}
+	cfg.Slots = cmp.Or(cfg.Slots, runtime.NumCPU())
+	if cfg.Name == "" {
+		cfg.Name, _ = os.Hostname()
+		cfg.Name = cmp.Or(cfg.Name, "worker")
+	}
+	cfg.MaxWait = cmp.Or(cfg.MaxWait, DefaultMaxWait)
+	cfg.DrainTimeout = cmp.Or(cfg.DrainTimeout, DefaultDrainTimeout)
+	if cfg.Registry == nil {
+		cfg.Registry = NewRegistry()
+	}
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}}
+	}
+	return &Worker{
+		cfg:     cfg,
+		reg:     cfg.Registry,
+		log:     cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		client:  cfg.Client,
+		id:      cfg.Name + "-" + randomSuffix(),
+		url:     strings.TrimRight(cfg.Server, "/") + "/v1/workers/sync",
+		notify:  make(chan struct{}, 1),
+		running: map[int64]*run{},
+		hbEvery: 5 * time.Second,
+	}, nil
+}
+
+// ID is the worker process's id as the coordinator knows it.
+func (w *Worker) ID() string { return w.id }
+
+// Handle registers h for the operator op.
+func (w *Worker) Handle(op string, h Handler) { w.reg.Handle(op, h) }
+
+// HandleItems registers an operator that maps each item on its own.
+func (w *Worker) HandleItems(op string, fn ItemFunc) { w.reg.Handle(op, MapItems(fn)) }
+
+// Stats returns counts of what the worker did so far.
+func (w *Worker) Stats() Stats {
+	w.statsMu.Lock()
+	defer w.statsMu.Unlock()
+	return w.stats
+}
+
+// Run works until ctx ends, then drains: it takes no new work, lets
+// running microtasks finish for up to DrainTimeout, hands back the rest,
+// and returns once the coordinator has their results (or could not be
+// reached for DrainTimeout). It returns an error only if the coordinator
+// rejects the worker's requests as malformed.
+func (w *Worker) Run(ctx context.Context) error {
+	execCtx, stopExec := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopExec()
+	w.log.Info("worker started", "worker", w.id, "server", w.cfg.Server, "slots", w.cfg.Slots, "ops", w.reg.Ops())
+	var drainUntil time.Time
+	backoff := time.Duration(0)
+	lastSync := time.Time{}
+	for {
+		draining := ctx.Err() != nil
+		if draining && drainUntil.IsZero() {
+			drainUntil = time.Now().Add(w.cfg.DrainTimeout)
+			w.log.Info("draining", "worker", w.id, "running", len(w.running))
+		}
+		var released []api.TaskRef
+		if draining && time.Now().After(drainUntil) {
+			for id, r := range w.running {
+				r.cancel()
+				released = append(released, api.TaskRef{Task: id, Token: r.lease.Token})
+				delete(w.running, id)
+			}
+		}
+		select { // the outbox is read below whatever the signal says
+		case <-w.notify:
+		default:
+		}
+		w.collect()
+		if draining && len(w.running) == 0 && len(w.pending) == 0 && released == nil {
+			// Tell the coordinator we are gone, best effort.
+			w.send(context.Background(), 0, true, nil, 0)
+			w.log.Info("worker stopped", "worker", w.id)
+			return nil
+		}
+		if draining && len(w.pending) > 0 && time.Now().After(drainUntil.Add(w.cfg.DrainTimeout)) {
+			w.log.Error("giving up: results not acknowledged", "worker", w.id, "results", len(w.pending))
+			return nil
+		}
+		free := w.cfg.Slots - len(w.running)
+		if draining {
+			free = 0
+		}
+		idle := len(w.pending) == 0 && released == nil
+		if idle && free == 0 && time.Since(lastSync) < w.hbEvery {
+			// Nothing to say and no room: wait for a result, a heartbeat
+			// time, or the end.
+			w.waitEvent(ctx, lastSync.Add(w.hbEvery), drainUntil)
+			continue
+		}
+		if !idle && w.cfg.Linger > 0 && len(w.running) > 0 && len(w.pending) < free {
+			time.Sleep(w.cfg.Linger)
+			w.collect()
+		}
+		wait := time.Duration(0)
+		if idle && free > 0 && !draining {
+			wait = w.cfg.MaxWait
+		}
+		reqCtx, cancelReq := context.WithCancel(context.Background())
+		if wait > 0 {
+			// A long poll ends early when a result is ready to report
+			// or Run's context ends.
+			stop := make(chan struct{})
+			go func() {
+				select {
+				case <-w.notify:
+					cancelReq()
+				case <-ctx.Done():
+					cancelReq()
+				case <-stop:
+				}
+			}()
+			resp, err := w.send(reqCtx, free, draining, released, wait)
+			close(stop)
+			cancelReq()
+			if w.afterSend(execCtx, resp, err, &backoff) {
+				return err
+			}
+		} else {
+			resp, err := w.send(reqCtx, free, draining, released, 0)
+			cancelReq()
+			if w.afterSend(execCtx, resp, err, &backoff) {
+				return err
+			}
+		}
+		lastSync = time.Now()
+		if backoff > 0 {
+			w.sleep(ctx, backoff)
+		}
+	}
+}
+
+// afterSend applies a response; it reports true if Run must return err.
+func (w *Worker) afterSend(execCtx context.Context, resp *api.SyncResponse, err error, backoff *time.Duration) bool {
+	var fatal *fatalError
+	if errors.As(err, &fatal) {
+		w.log.Error("coordinator rejected the worker's request", "worker", w.id, "err", err)
+		return true
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return false // a long poll cut short on purpose
+		}
+		*backoff = min(max(*backoff*2, 100*time.Millisecond), 5*time.Second)
+		w.log.Warn("coordinator unreachable; will retry", "worker", w.id, "err", err, "results_kept", len(w.pending), "retry_in", backoff.String())
+		return false
+	}
+	*backoff = 0
+	w.apply(execCtx, resp)
+	return false
+}
+
+// collect moves finished results from the outbox to pending, dropping
+// those of microtasks no longer ours.
+func (w *Worker) collect() {
+	w.mu.Lock()
+	out := w.outbox
+	w.outbox = nil
+	w.mu.Unlock()
+	for _, o := range out {
+		r, ok := w.running[o.task]
+		if !ok || r.lease.Token != o.token {
+			continue
+		}
+		delete(w.running, o.task)
+		w.pending = append(w.pending, o)
+	}
+}
+
+func (w *Worker) kick() {
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (w *Worker) waitEvent(ctx context.Context, until, drainUntil time.Time) {
+	d := time.Until(until)
+	if !drainUntil.IsZero() {
+		d = min(d, time.Until(drainUntil))
+	}
+	t := time.NewTimer(max(d, time.Millisecond))
+	defer t.Stop()
+	done := ctx.Done()
+	if ctx.Err() != nil {
+		done = nil // already draining: wait for results or the deadline
+	}
+	select {
+	case <-w.notify:
+	case <-t.C:
+	case <-done:
+	}
+}
+
+func (w *Worker) sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+type fatalError struct{ msg string }
+
+func (e *fatalError) Error() string { return e.msg }
+
+// send makes one round trip.
+func (w *Worker) send(ctx context.Context, want int, draining bool, released []api.TaskRef, wait time.Duration) (*api.SyncResponse, error) {
+	w.seq++
+	req := &api.SyncRequest{
+		Worker: api.WorkerInfo{ID: w.id, Name: w.cfg.Name, Slots: w.cfg.Slots, Labels: w.cfg.Labels, Ops: w.reg.Ops(),
+			Load: hostLoad(), CPUs: runtime.NumCPU(), Version: Version},
+		Seq: w.seq, Want: want, WaitMS: int(wait.Milliseconds()), Draining: draining, Released: released,
+	}
+	for id, r := range w.running {
+		req.Running = append(req.Running, api.TaskRef{Task: id, Token: r.lease.Token})
+	}
+	for _, o := range w.pending {
+		if o.done != nil {
+			req.Done = append(req.Done, *o.done)
+		} else {
+			req.Failed = append(req.Failed, *o.failed)
+		}
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode sync: %w", err)
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, &fatalError{fmt.Sprintf("bad server URL: %v", err)}
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	res, err := w.client.Do(hr)
+	w.statsMu.Lock()
+	w.stats.Requests++
+	w.statsMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case res.StatusCode == http.StatusOK:
+	case res.StatusCode >= 500, res.StatusCode == http.StatusTooManyRequests:
+		return nil, fmt.Errorf("coordinator: %s: %s", res.Status, strings.TrimSpace(string(data)))
+	default:
+		return nil, &fatalError{fmt.Sprintf("coordinator: %s: %s", res.Status, strings.TrimSpace(string(data)))}
+	}
+	var resp api.SyncResponse
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return nil, fmt.Errorf("decode sync response: %w", err)
+	}
+	// Everything reported was decided (accepted or refused).
+	w.statsMu.Lock()
+	for _, o := range w.pending {
+		if o.done != nil {
+			w.stats.Done++
+		} else {
+			w.stats.Failed++
+		}
+	}
+	w.stats.Refused += int64(len(resp.Refused))
+	w.statsMu.Unlock()
+	for _, r := range resp.Refused {
+		w.log.Warn("result refused", "worker", w.id, "task", r.Task, "reason", r.Reason)
+	}
+	w.pending = w.pending[:0]
+	return &resp, nil
+}
+
+// apply starts granted work and stops what the coordinator cancels.
+func (w *Worker) apply(execCtx context.Context, resp *api.SyncResponse) {
+	if resp.HeartbeatMS > 0 {
+		w.hbEvery = time.Duration(resp.HeartbeatMS) * time.Millisecond
+	}
+	for _, c := range resp.Cancel {
+		if r, ok := w.running[c.Task]; ok && r.lease.Token == c.Token {
+			r.cancel()
+			delete(w.running, c.Task)
+		}
+	}
+	for _, l := range resp.Leases {
+		ctx, cancel := context.WithCancel(execCtx)
+		w.running[l.Task] = &run{lease: l, cancel: cancel}
+		go w.execute(ctx, cancel, l)
+	}
+}
+
+// Version is reported to the coordinator.
+var Version = "dev"
