@@ -87,3 +87,10 @@ type Error struct {
 	// Details lists individual problems, e.g. each bad field of a spec.
 	Details []string `json:"details,omitempty"`
 }
+
+// Op is an operator jobs may use, answered by GET /v1/ops.
+type Op struct {
+	Name string `json:"name"`
+	// Reduce: a stage using it is a reduce stage unless it says kind.
+	Reduce bool `json:"reduce,omitempty"`
+}

@@ -159,8 +159,8 @@ func (c *Client) Workers(ctx context.Context) ([]task.Worker, error) {
 }
 
 // Ops lists the operators jobs may use.
-func (c *Client) Ops(ctx context.Context) ([]string, error) {
-	var out []string
+func (c *Client) Ops(ctx context.Context) ([]api.Op, error) {
+	var out []api.Op
 	if err := c.do(ctx, http.MethodGet, "/v1/ops", nil, &out); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -12,6 +13,12 @@ import (
 
 // writeError maps an error to its HTTP status once, here.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// The client went away (e.g. a worker cut its long poll short to
+		// report a result); there is no one to answer.
+		w.WriteHeader(499)
+		return
+	}
 	status := http.StatusInternalServerError
 	body := api.Error{Error: err.Error()}
 	var mbe *http.MaxBytesError

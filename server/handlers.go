@@ -169,7 +169,13 @@ func (a *api0) listWorkers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api0) listOps(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.c.Ops().Names())
+	known := a.c.Ops()
+	out := []api.Op{}
+	for _, n := range known.Names() {
+		kind, _ := known.Lookup(n)
+		out = append(out, api.Op{Name: n, Reduce: kind == task.Reduce})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *api0) openapi(w http.ResponseWriter, r *http.Request) {

@@ -49,7 +49,7 @@ func withRequestLog(log *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), loggerKey, l)))
 		level := slog.LevelDebug
-		if sw.status >= 400 {
+		if sw.status >= 400 && sw.status != 499 {
 			level = slog.LevelWarn
 		}
 		l.Log(r.Context(), level, "http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start).String())

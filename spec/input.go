@@ -34,6 +34,9 @@ func Resolve(j *Job, baseDir string) error {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(baseDir, path)
 		}
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return Errors{j.errorAt("input.file", fmt.Sprintf("%s does not exist", path))}
+		}
 		items, err := readFile(path, in.Format)
 		if err != nil {
 			return err
@@ -42,6 +45,13 @@ func Resolve(j *Job, baseDir string) error {
 	case in.Glob != "":
 		items, err := readGlob(baseDir, in.Glob)
 		if err != nil {
+			var es Errors
+			if errors.As(err, &es) {
+				for _, e := range es {
+					located := j.errorAt(e.Field, e.Msg)
+					*e = *located
+				}
+			}
 			return err
 		}
 		in.Items, in.Glob = items, ""

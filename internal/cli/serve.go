@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/myriadhq/myriad/coord"
+	"github.com/myriadhq/myriad/ops"
+	"github.com/myriadhq/myriad/server"
+	"github.com/myriadhq/myriad/worker"
+)
+
+// serverFlags are the coordinator's settings, shared by up, server and run.
+type serverFlags struct {
+	data     string
+	listen   string
+	sync     string
+	leaseTTL time.Duration
+	maxItems int
+}
+
+func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
+	fs.StringVar(&f.data, "data", defaultDataDir(), "data folder for the embedded store")
+	fs.StringVar(&f.listen, "listen", listen, "address to listen on")
+	fs.StringVar(&f.sync, "sync", "full", "store durability: full (survives power loss) or normal (survives crashes)")
+	fs.DurationVar(&f.leaseTTL, "lease-ttl", coord.DefaultLeaseTTL, "how long a silent worker keeps its leases")
+	fs.IntVar(&f.maxItems, "max-items", coord.DefaultMaxItems, "most items one job may have")
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("MYRIAD_DATA"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "myriad")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "myriad")
+	}
+	return "myriad-data"
+}
+
+func builtinOps() map[string]coord.OpInfo {
+	m := map[string]coord.OpInfo{}
+	for _, o := range ops.Builtins() {
+		m[o.Name] = coord.OpInfo{Name: o.Name, Reduce: o.Reduce}
+	}
+	return m
+}
+
+func (f *serverFlags) start(ctx context.Context, log *slog.Logger) (*server.Server, error) {
+	if f.leaseTTL < 100*time.Millisecond {
+		return nil, badInput(fmt.Errorf("--lease-ttl %v is below 100ms", f.leaseTTL))
+	}
+	s, err := server.New(server.Config{
+		DataDir: f.data, Listen: f.listen, Sync: f.sync, Logger: log,
+		Coord: coord.Config{LeaseTTL: f.leaseTTL, MaxItems: f.maxItems, Ops: builtinOps(), Logger: log},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// workerFlags are a worker's settings, shared by up, worker and run.
+type workerFlags struct {
+	slots     int
+	name      string
+	labels    string
+	execAllow []string
+	drain     time.Duration
+}
+
+func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
+	fs.IntVar(&f.slots, "slots", runtime.NumCPU(), slotsHelp)
+	fs.StringVar(&f.name, "name", "", "worker name (default the host name)")
+	fs.StringVar(&f.labels, "labels", "", "labels, e.g. gpu=1,zone=eu")
+	fs.StringSliceVar(&f.execAllow, "exec-allow", nil, "commands the exec operator may run (default any)")
+	fs.DurationVar(&f.drain, "drain-timeout", worker.DefaultDrainTimeout, "on SIGTERM, how long running microtasks may finish")
+}
+
+func parseLabels(s string) (map[string]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		if k == "" {
+			return nil, badInput(fmt.Errorf("--labels: %q has no name", kv))
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (f *workerFlags) worker(url string, log *slog.Logger) (*worker.Worker, error) {
+	if f.slots < 1 {
+		return nil, badInput(fmt.Errorf("--slots %d: want at least 1", f.slots))
+	}
+	labels, err := parseLabels(f.labels)
+	if err != nil {
+		return nil, err
+	}
+	reg := worker.NewRegistry()
+	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow}})
+	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain})
+}
+
+// runWorker runs w in the background until ctx ends and it has drained.
+func runWorker(ctx context.Context, w *worker.Worker) (wait func()) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.Run(ctx)
+	}()
+	return wg.Wait
+}
+
+func shutdown(s *server.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.Shutdown(ctx)
+}
