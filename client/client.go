@@ -117,8 +117,17 @@ func (c *Client) Submit(ctx context.Context, j *spec.Job) (*api.SubmitResponse, 
 
 // Job returns a job's status.
 func (c *Client) Job(ctx context.Context, id string) (*api.JobStatus, error) {
+	return c.jobWait(ctx, id, 0)
+}
+
+// jobWait returns a job's status once it has ended or wait has passed.
+func (c *Client) jobWait(ctx context.Context, id string, wait time.Duration) (*api.JobStatus, error) {
+	path := "/v1/jobs/" + url.PathEscape(id)
+	if wait > 0 {
+		path += "?wait_ms=" + strconv.FormatInt(wait.Milliseconds(), 10)
+	}
 	var out api.JobStatus
-	if err := c.do(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id), nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodGet, path, nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -171,9 +180,15 @@ func (c *Client) Ops(ctx context.Context) ([]api.Op, error) {
 // each status seen, and returns the final status. Transient errors (the
 // coordinator restarting) are retried until ctx ends.
 func (c *Client) Wait(ctx context.Context, id string, progress func(*api.JobStatus)) (*api.JobStatus, error) {
-	poll := 100 * time.Millisecond
+	// Each request waits on the server for the job to end; with a
+	// progress callback it comes back often enough to show movement.
+	wait := 10 * time.Second
+	if progress != nil {
+		wait = 250 * time.Millisecond
+	}
+	retry := 100 * time.Millisecond
 	for {
-		st, err := c.Job(ctx, id)
+		st, err := c.jobWait(ctx, id, wait)
 		switch {
 		case err == nil:
 			if progress != nil {
@@ -182,19 +197,22 @@ func (c *Client) Wait(ctx context.Context, id string, progress func(*api.JobStat
 			if st.State.Final() {
 				return st, nil
 			}
+			retry = 100 * time.Millisecond
+			continue
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		case IsNotFound(err):
 			return nil, err
 		}
-		t := time.NewTimer(poll)
+		// The coordinator is unreachable (restarting?): retry.
+		t := time.NewTimer(retry)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
 			return nil, ctx.Err()
 		}
-		poll = min(poll*3/2, time.Second)
+		retry = min(retry*2, 2*time.Second)
 	}
 }
 

@@ -47,6 +47,9 @@ type Coordinator struct {
 	newWork  bool          // set while a batch makes work ready
 	workCh   chan struct{} // closed (and replaced) when work becomes ready
 	jobCh    chan struct{} // closed (and replaced) when a job changes state
+	// sweepKick wakes the sweeper when a retry is due sooner than it
+	// planned to look.
+	sweepKick chan struct{}
 
 	startOnce, stopOnce sync.Once
 	cancel              context.CancelFunc
@@ -62,18 +65,19 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	cfg = cfg.withDefaults()
 	return &Coordinator{
-		cfg:      cfg,
-		st:       cfg.Store,
-		log:      cfg.Logger,
-		clock:    cfg.Clock,
-		ops:      make(chan *op, 1024),
-		jobs:     map[string]*jobRT{},
-		workers:  map[string]*workerRT{},
-		attempts: map[int64]*attempt{},
-		rng:      rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6d797269)),
-		workCh:   make(chan struct{}),
-		jobCh:    make(chan struct{}),
-		stopped:  make(chan struct{}),
+		cfg:       cfg,
+		st:        cfg.Store,
+		log:       cfg.Logger,
+		clock:     cfg.Clock,
+		ops:       make(chan *op, 1024),
+		jobs:      map[string]*jobRT{},
+		workers:   map[string]*workerRT{},
+		attempts:  map[int64]*attempt{},
+		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6d797269)),
+		workCh:    make(chan struct{}),
+		jobCh:     make(chan struct{}),
+		sweepKick: make(chan struct{}, 1),
+		stopped:   make(chan struct{}),
 	}, nil
 }
 

@@ -74,6 +74,12 @@ func (c *Coordinator) commitFailure(ctx context.Context, tx store.Tx, a *attempt
 	a.worker.info.Failures++
 	s.counts.Add(p.State, 1)
 	if p.State == task.Failed {
+		if due, ok := c.wakes.peek(); !ok || p.NotBefore.Before(due) {
+			select {
+			case c.sweepKick <- struct{}{}:
+			default:
+			}
+		}
 		c.wakes.push(p.NotBefore)
 	}
 	c.log.Info("microtask failed", "job", a.job.job.ID, "stage", s.def.Name, "task", a.taskID, "attempt", a.number,

@@ -46,12 +46,30 @@ type workerRT struct {
 	ops         map[string]bool
 	leases      map[int64]*attempt
 	cancel      []api.TaskRef // stop notices to deliver on the next sync
+	kick        chan struct{} // closed (and replaced) when cancel grows
 	seq         uint64
 	dirty       bool // info changed since it was last stored
 	persistedAt time.Time
 }
 
 func (w *workerRT) free() int { return w.info.Slots - len(w.leases) }
+
+// notify queues a stop notice and wakes the worker's waiting request.
+func (w *workerRT) notify(ref api.TaskRef) {
+	w.cancel = append(w.cancel, ref)
+	if w.kick != nil {
+		close(w.kick)
+		w.kick = nil
+	}
+}
+
+// kicked returns a channel closed when a stop notice is queued.
+func (w *workerRT) kicked() <-chan struct{} {
+	if w.kick == nil {
+		w.kick = make(chan struct{})
+	}
+	return w.kick
+}
 
 // attempt is one lease of a microtask.
 type attempt struct {

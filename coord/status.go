@@ -294,7 +294,7 @@ func (c *Coordinator) Cancel(ctx context.Context, id string) error {
 		}
 		for _, a := range c.attempts {
 			if a.job == j {
-				a.worker.cancel = append(a.worker.cancel, cancelNotice(a))
+				a.worker.notify(cancelNotice(a))
 				c.dropAttemptLocked(a)
 			}
 		}

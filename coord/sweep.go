@@ -13,14 +13,23 @@ import (
 // wakes failed microtasks whose retry time has come.
 func (c *Coordinator) sweeper(ctx context.Context) {
 	period := min(max(c.cfg.LeaseTTL/20, 20*time.Millisecond), 500*time.Millisecond)
-	t := time.NewTicker(period)
+	t := time.NewTimer(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-c.sweepKick:
 		}
+		// Sleep until the next retry is due, at most one period.
+		next := period
+		c.mu.Lock()
+		if due, ok := c.wakes.peek(); ok {
+			next = min(next, max(time.Until(due), time.Millisecond))
+		}
+		c.mu.Unlock()
+		t.Reset(next)
 		if c.sweepDue() {
 			if err := c.Sweep(ctx); err != nil && ctx.Err() == nil {
 				c.log.Error("sweep", "err", err)
@@ -81,7 +90,7 @@ func (c *Coordinator) Sweep(ctx context.Context) error {
 				continue
 			}
 			msg := fmt.Sprintf("timeout: no result %v after the lease began (stage timeout %v)", now.Sub(a.started).Round(time.Millisecond), a.job.stages[a.stage].def.Timeout.D())
-			a.worker.cancel = append(a.worker.cancel, cancelNotice(a))
+			a.worker.notify(cancelNotice(a))
 			if _, err := c.commitFailure(ctx, tx, a, msg, false, 0, now); err != nil {
 				return err
 			}

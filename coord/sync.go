@@ -31,7 +31,11 @@ func (c *Coordinator) Sync(ctx context.Context, req *api.SyncRequest) (*api.Sync
 	for {
 		c.mu.Lock()
 		w := c.touchWorkerLocked(req)
-		workCh := c.workCh
+		var workCh <-chan struct{}
+		if req.Want > 0 {
+			workCh = c.workCh
+		}
+		kicked := w.kicked()
 		c.mu.Unlock()
 		var err error
 		if first {
@@ -39,13 +43,16 @@ func (c *Coordinator) Sync(ctx context.Context, req *api.SyncRequest) (*api.Sync
 		} else {
 			err = c.do(ctx, func(ctx context.Context, tx store.Tx) error {
 				resp.Leases = resp.Leases[:0]
+				resp.Cancel = append(resp.Cancel, w.cancel...)
+				w.cancel = w.cancel[:0]
 				return c.claim(ctx, tx, w, req.Want, req.Seq, resp)
 			})
 		}
 		if err != nil {
 			return nil, err
 		}
-		if len(resp.Leases) > 0 || req.Want == 0 || req.Draining || wait <= 0 || len(req.Done)+len(req.Failed) > 0 && first {
+		reported := len(req.Done)+len(req.Failed)+len(req.Released) > 0
+		if len(resp.Leases) > 0 || len(resp.Cancel) > 0 || req.Draining || wait <= 0 || reported && first {
 			return resp, nil
 		}
 		if first {
@@ -56,6 +63,7 @@ func (c *Coordinator) Sync(ctx context.Context, req *api.SyncRequest) (*api.Sync
 		}
 		select {
 		case <-workCh:
+		case <-kicked:
 		case <-deadline:
 			return resp, nil
 		case <-ctx.Done():

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/coord"
@@ -88,7 +90,23 @@ func (a *api0) listJobs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api0) getJob(w http.ResponseWriter, r *http.Request) {
-	st, err := a.c.Job(r.Context(), r.PathValue("id"))
+	ctx := r.Context()
+	if v := r.URL.Query().Get("wait_ms"); v != "" {
+		// Long poll: answer when the job ends or the wait is over.
+		ms, err := strconv.Atoi(v)
+		if err != nil || ms < 0 {
+			writeError(w, r, fmt.Errorf("wait_ms: %q is not a count of milliseconds: %w", v, errBadRequest))
+			return
+		}
+		wctx, cancel := context.WithTimeout(ctx, min(time.Duration(ms)*time.Millisecond, 60*time.Second))
+		_, err = a.c.Wait(wctx, r.PathValue("id"))
+		cancel()
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			writeError(w, r, err)
+			return
+		}
+	}
+	st, err := a.c.Job(ctx, r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -81,6 +81,11 @@ func startWorker(t *testing.T, url string, slots int, extra func(w *worker.Worke
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); w.Run(ctx) }()
+	select {
+	case <-w.Connected():
+	case <-time.After(30 * time.Second):
+		t.Fatal("worker did not connect")
+	}
 	var once sync.Once
 	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
 	t.Cleanup(stop)

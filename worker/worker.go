@@ -76,6 +76,9 @@ type Worker struct {
 
 	statsMu sync.Mutex
 	stats   Stats
+
+	connected     chan struct{} // closed after the first successful round trip
+	connectedOnce sync.Once
 }
 
 // Stats counts what a worker has done.
@@ -116,15 +119,16 @@ func New(cfg Config) (*Worker, error) {
 		cfg.Client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}}
 	}
 	return &Worker{
-		cfg:     cfg,
-		reg:     cfg.Registry,
-		log:     cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
-		client:  cfg.Client,
-		id:      cfg.Name + "-" + randomSuffix(),
-		url:     strings.TrimRight(cfg.Server, "/") + "/v1/workers/sync",
-		notify:  make(chan struct{}, 1),
-		running: map[int64]*run{},
-		hbEvery: 5 * time.Second,
+		cfg:       cfg,
+		reg:       cfg.Registry,
+		log:       cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		client:    cfg.Client,
+		id:        cfg.Name + "-" + randomSuffix(),
+		url:       strings.TrimRight(cfg.Server, "/") + "/v1/workers/sync",
+		notify:    make(chan struct{}, 1),
+		running:   map[int64]*run{},
+		hbEvery:   5 * time.Second,
+		connected: make(chan struct{}),
 	}, nil
 }
 
@@ -136,6 +140,10 @@ func (w *Worker) Handle(op string, h Handler) { w.reg.Handle(op, h) }
 
 // HandleItems registers an operator that maps each item on its own.
 func (w *Worker) HandleItems(op string, fn ItemFunc) { w.reg.Handle(op, MapItems(fn)) }
+
+// Connected is closed once the coordinator has answered the worker, so it
+// knows the worker's operators and jobs using them can be submitted.
+func (w *Worker) Connected() <-chan struct{} { return w.connected }
 
 // Stats returns counts of what the worker did so far.
 func (w *Worker) Stats() Stats {
@@ -155,7 +163,6 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("worker started", "worker", w.id, "server", w.cfg.Server, "slots", w.cfg.Slots, "ops", w.reg.Ops())
 	var drainUntil time.Time
 	backoff := time.Duration(0)
-	lastSync := time.Time{}
 	for {
 		draining := ctx.Err() != nil
 		if draining && drainUntil.IsZero() {
@@ -190,19 +197,21 @@ func (w *Worker) Run(ctx context.Context) error {
 			free = 0
 		}
 		idle := len(w.pending) == 0 && released == nil
-		if idle && free == 0 && time.Since(lastSync) < w.hbEvery {
-			// Nothing to say and no room: wait for a result, a heartbeat
-			// time, or the end.
-			w.waitEvent(ctx, lastSync.Add(w.hbEvery), drainUntil)
+		if idle && draining {
+			// Nothing to say: wait for a result or the drain deadline.
+			w.waitEvent(ctx, time.Now().Add(w.hbEvery), drainUntil)
 			continue
 		}
 		if !idle && w.cfg.Linger > 0 && len(w.running) > 0 && len(w.pending) < free {
 			time.Sleep(w.cfg.Linger)
 			w.collect()
 		}
+		// With nothing to report, the request waits (long poll) for work
+		// if there are free slots, or for stop notices if not; it is
+		// itself the heartbeat.
 		wait := time.Duration(0)
-		if idle && free > 0 && !draining {
-			wait = w.cfg.MaxWait
+		if idle && w.stats.Requests > 0 {
+			wait = min(w.cfg.MaxWait, w.hbEvery)
 		}
 		reqCtx, cancelReq := context.WithCancel(context.Background())
 		if wait > 0 {
@@ -231,7 +240,6 @@ func (w *Worker) Run(ctx context.Context) error {
 				return err
 			}
 		}
-		lastSync = time.Now()
 		if backoff > 0 {
 			w.sleep(ctx, backoff)
 		}
@@ -254,6 +262,7 @@ func (w *Worker) afterSend(execCtx context.Context, resp *api.SyncResponse, err 
 		return false
 	}
 	*backoff = 0
+	w.connectedOnce.Do(func() { close(w.connected) })
 	w.apply(execCtx, resp)
 	return false
 }
