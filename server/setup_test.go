@@ -46,7 +46,7 @@ func setup(t *testing.T, cc coord.Config, dir string) *bundle {
 	if cc.Ops == nil {
 		cc.Ops = builtinOps()
 	}
-	s, err := server.New(server.Config{DataDir: dir, Listen: "127.0.0.1:0", Sync: "normal", Coord: cc, Logger: testLogger(t)})
+	s, err := server.New(server.Config{DataDir: dir, Listen: "127.0.0.1:0", Sync: "normal", Coord: cc, Logger: testLogger(t), MaxBody: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
