@@ -47,7 +47,6 @@ CREATE TABLE microtasks (
 -- many microtasks are done.
 CREATE INDEX microtasks_ready ON microtasks (job_id, stage, id) WHERE state = 1;
 CREATE INDEX microtasks_failed ON microtasks (not_before) WHERE state = 4;
-CREATE INDEX microtasks_running ON microtasks (id) WHERE state = 2;
 -- Not on state, so state changes do not touch it.
 CREATE INDEX microtasks_job ON microtasks (job_id, stage);
 
