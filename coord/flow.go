@@ -30,8 +30,7 @@ func (c *Coordinator) commitDone(ctx context.Context, tx store.Tx, a *attempt, o
 	c.dropAttemptLocked(a)
 	j, s := a.job, a.job.stages[a.stage]
 	s.counts.Done++
-	s.doneN++
-	s.sumSec += now.Sub(a.started).Seconds()
+	s.observe(now.Sub(a.started).Seconds())
 	s.itemsIn += int64(a.items)
 	s.itemsOut += int64(len(out))
 	a.worker.info.Done++

@@ -31,7 +31,26 @@ type stageRT struct {
 	// and the items they took and gave (for fan-out estimates).
 	doneN, itemsIn, itemsOut int64
 	sumSec                   float64
+	// recentSec is a moving average of the latest microtasks' times (about
+	// the last 50), which follows changes of pace that the mean since the
+	// start would average away.
+	recentSec float64
 }
+
+// observe records one microtask's time from lease to commit.
+func (s *stageRT) observe(sec float64) {
+	s.doneN++
+	s.sumSec += sec
+	if s.doneN == 1 {
+		s.recentSec = sec
+		return
+	}
+	const alpha = 2.0 / 51
+	s.recentSec += alpha * (sec - s.recentSec)
+}
+
+// recent is the moving average of recent microtask times.
+func (s *stageRT) recent() (float64, bool) { return s.recentSec, s.doneN > 0 }
 
 func (s *stageRT) meanSec() (float64, bool) {
 	if s.doneN == 0 {

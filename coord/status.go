@@ -163,7 +163,7 @@ func (c *Coordinator) etaLocked(j *jobRT) *api.ETA {
 		if left <= 0 {
 			continue
 		}
-		mean, ok := s.meanSec()
+		mean, ok := s.recent()
 		if !ok {
 			mean, ok = c.opMeanLocked(s.def.Op)
 		}

@@ -7,29 +7,19 @@ import (
 	"testing"
 )
 
-// dataDir finds the shared crowd answer sets: ../shared/data/crowd from
-// the repository root, found by walking up from the test's working
-// directory to the first ancestor beside which shared/data/crowd exists.
-// It fails, not skips: the accuracy targets are part of the package's
-// contract.
+// dataDir is the crowd answer sets (RTE, TEMP) kept in testdata, copied
+// from ../shared/data/crowd (see testdata/README.md for their origin and
+// licence) so the tests run from any clone.
 func dataDir(tb testing.TB) string {
 	tb.Helper()
-	wd, err := os.Getwd()
+	dir, err := filepath.Abs("testdata")
 	if err != nil {
-		tb.Fatalf("getwd: %v", err)
+		tb.Fatal(err)
 	}
-	for dir := wd; ; {
-		cand := filepath.Join(dir, "shared", "data", "crowd")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatalf("crowd data not found: no shared/data/crowd beside %s or any of its ancestors "+
-				"(the answer sets live at ../shared/data/crowd relative to the repository root)", wd)
-		}
-		dir = parent
+	if _, err := os.Stat(filepath.Join(dir, "RTE", "answer.csv")); err != nil {
+		tb.Fatalf("crowd data not found in %s: %v", dir, err)
 	}
+	return dir
 }
 
 // loadSet reads a data set's answers and truth (name is RTE or TEMP).
