@@ -200,10 +200,23 @@ func classify(format string, data []byte, err error) error {
 			return fmt.Errorf("decode: %w: blob is a myriad tensor, not an encoded image (run image stages before converting to tensors)", ErrNotImage)
 		}
 		return fmt.Errorf("decode: %w: unknown format, file starts with %q", ErrNotImage, head(data))
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), truncationMessage(err):
 		return fmt.Errorf("decode: %w: %s data ends early after %d bytes", ErrTruncated, format, len(data))
 	}
 	return fmt.Errorf("decode: %w: %s: %v", ErrCorrupt, format, err)
+}
+
+// truncationMessage recognises decoders' own words for data that stops
+// short; several report it as a format error string rather than wrapping
+// io.ErrUnexpectedEOF.
+func truncationMessage(err error) bool {
+	msg := err.Error()
+	for _, m := range []string{"unexpected EOF", "short Huffman data", "not enough pixel data", "not enough image data"} {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // head shows the first bytes of a file, enough to see that a ".png" is

@@ -35,7 +35,7 @@ type Report struct {
 
 // Merge decides, over all Check results, what to keep. Items rejected by
 // Check stay rejected; of the rest, exact duplicates (same blob ref) and
-// then near duplicates (hash distance <= cfg.NearDistance to an item
+// then near duplicates (hash distance <= cfg.Near.Distance to an item
 // already kept) are dropped, visiting items best first: most pixels, then
 // most bytes, then smallest id. The outcome does not depend on the order
 // of checked.
@@ -70,7 +70,11 @@ func Merge(checked []Checked, cfg *Config) (*Report, error) {
 		)
 	})
 	byRef := map[blob.Ref]Checked{}
-	near := newHashIndex(cfg.NearDistance)
+	distance := -1
+	if cfg.Near != nil {
+		distance = cfg.Near.Distance
+	}
+	near := newHashIndex(distance)
 	for i, c := range good {
 		if first, dup := byRef[c.Item.Blob]; dup {
 			rej := reject(c, ReasonDuplicate, fmt.Sprintf("same content as %s", first.Item.ID))
@@ -78,7 +82,7 @@ func Merge(checked []Checked, cfg *Config) (*Report, error) {
 			rej.LabelConflict = c.Item.Label != first.Item.Label
 			continue
 		}
-		if cfg.NearDistance >= 0 {
+		if cfg.Near != nil {
 			if j, d, ok := near.find(c.Hash); ok {
 				first := good[j]
 				rej := reject(c, ReasonNearDuplicate, fmt.Sprintf("perceptual hash within %d bits of %s", d, first.Item.ID))

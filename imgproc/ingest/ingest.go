@@ -132,7 +132,7 @@ func openReason(p string, err error) string {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Sprintf("%s does not exist", p)
 	case strings.Contains(err.Error(), "escapes"):
-		return fmt.Sprintf("%s leads outside the ingest root", p)
+		return fmt.Sprintf("%s leads outside the ingest root (links must be relative and stay inside)", p)
 	}
 	return fmt.Sprintf("open %s: %v", p, err)
 }
