@@ -28,7 +28,7 @@ func gradient(w, h int) *image.NRGBA {
 	return img
 }
 
-func encode(t *testing.T, format string, img image.Image) []byte {
+func encode(t testing.TB, format string, img image.Image) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	var err error
@@ -62,3 +62,20 @@ func readTestdata(t *testing.T, name string) []byte {
 }
 
 func blackGray(w, h int) *image.Gray { return image.NewGray(image.Rect(0, 0, w, h)) }
+
+// noisyGradient is a photo-sized test image with texture, so JPEG does not
+// compress it to nothing.
+func noisyGradient(w, h, seed int) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	x32 := uint32(seed*2654435761 + 1)
+	for y := range h {
+		for x := range w {
+			x32 ^= x32 << 13
+			x32 ^= x32 >> 17
+			x32 ^= x32 << 5
+			n := uint8(x32 % 8)
+			img.SetNRGBA(x, y, color.NRGBA{R: uint8(x*255/w) + n, G: uint8(y*255/h) + n, B: uint8((x+y)*127/(w+h)) + n, A: 255})
+		}
+	}
+	return img
+}
