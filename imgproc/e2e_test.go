@@ -44,7 +44,9 @@ func writeImageFolder(t *testing.T, n int) string {
 		}
 	}
 	// Class folder names avoid the "/" in "T-shirt/top".
-	classDir := func(i int) string { return []string{"tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"}[labels.U8[i]] }
+	classDir := func(i int) string {
+		return []string{"tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"}[labels.U8[i]]
+	}
 	for i := range n {
 		var buf bytes.Buffer
 		png.Encode(&buf, &image.Gray{Pix: raw.U8[i*784 : (i+1)*784], Stride: 28, Rect: image.Rect(0, 0, 28, 28)})
@@ -258,4 +260,3 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 }
-
