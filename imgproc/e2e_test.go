@@ -164,12 +164,12 @@ func runPipeline(t *testing.T, dir string, seed uint64, reverse bool) *pipelineR
 	return run
 }
 
-// Ingest → clean → preprocess → augment on 60 real Fashion-MNIST images
+// Ingest → clean → preprocess → augment on 24 real Fashion-MNIST images
 // plus planted bad files and a duplicate: shapes, value ranges, reasons,
 // and identical outputs under the same seed in another order.
 func TestEndToEnd(t *testing.T) {
 	t.Parallel()
-	dir := writeImageFolder(t, 60)
+	dir := writeImageFolder(t, 24)
 	a := runPipeline(t, dir, 42, false)
 
 	wantRejected := map[string]string{
@@ -187,8 +187,8 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("%s: rejected as %q, want %q", id, a.rejected[id], reason)
 		}
 	}
-	if len(a.kept) != 60 || len(a.items) != 180 {
-		t.Fatalf("kept %d and made %d variants, want 60 and 180", len(a.kept), len(a.items))
+	if len(a.kept) != 24 || len(a.items) != 72 {
+		t.Fatalf("kept %d and made %d variants, want 24 and 72", len(a.kept), len(a.items))
 	}
 
 	ctx := context.Background()
@@ -228,8 +228,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 	// Inputs came over HTTP once; preprocess outputs were read back by
 	// augment from this worker's own cache.
-	if a.cache.BytesFetched == 0 || a.cache.Hits < 60 || a.cache.BytesUploaded == 0 {
-		t.Errorf("worker cache stats %+v: want fetches, ≥60 hits (augment reading preprocess outputs), uploads", a.cache)
+	if a.cache.BytesFetched == 0 || a.cache.Hits < 24 || a.cache.BytesUploaded == 0 {
+		t.Errorf("worker cache stats %+v: want fetches, ≥24 hits (augment reading preprocess outputs), uploads", a.cache)
 	}
 
 	// Same seed, items in reverse order, fresh stores: identical bytes.

@@ -50,14 +50,14 @@ func (p *Pipeline) Apply(img image.Image, rng *rand.Rand) (*Result, error) {
 			return nil, fmt.Errorf("apply pipeline: random steps need a random source")
 		}
 	}
-	f := frame{img: ToRGB(img), channels: 3}
+	f := frame{src: img, channels: 3}
 	for i, s := range p.Steps {
 		var err error
 		if f, err = apply(f, s, rng, p.Limits); err != nil {
 			return nil, fmt.Errorf("steps[%d] (%s): %w", i, s.Op, err)
 		}
 	}
-	res := &Result{Image: f.img, Channels: f.channels}
+	res := &Result{Image: f.rgb(), Channels: f.channels}
 	if p.Output.Format == "" || p.Output.Format == FormatTensor {
 		t, err := ToTensor(f.img, f.channels, p.Output.Mean, p.Output.Std)
 		if err != nil {
