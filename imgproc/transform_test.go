@@ -246,3 +246,32 @@ func sum(a []float32) float32 {
 	}
 	return s
 }
+
+// Resizing reads opaque decoded images (JPEG's YCbCr) directly; the result
+// must equal converting to RGB first. Images with alpha are converted
+// first, so colour under transparent pixels is kept, as PIL's
+// convert("RGB") keeps it, rather than being darkened by premultiplication.
+func TestResizeSourceTypes(t *testing.T) {
+	t.Parallel()
+	p := imgproc.Pipeline{Steps: []imgproc.Step{{Op: imgproc.OpResize, Size: []int{20}}}}
+	jpg, _, err := imgproc.Decode(encode(t, "jpeg", pilSource()), imgproc.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := jpg.(*image.YCbCr); !ok {
+		t.Fatalf("decoded JPEG is %T, want *image.YCbCr", jpg)
+	}
+	direct := apply(t, p, jpg, 0).Tensor.F32
+	converted := apply(t, p, imgproc.ToRGB(jpg), 0).Tensor.F32
+	if !equalF32(direct, converted) {
+		t.Fatal("resizing YCbCr directly differs from resizing its RGB conversion")
+	}
+	translucent := image.NewNRGBA(image.Rect(0, 0, 40, 40))
+	for i := 0; i < len(translucent.Pix); i += 4 {
+		translucent.Pix[i], translucent.Pix[i+3] = 200, 0 // red, fully transparent
+	}
+	res := apply(t, p, translucent, 0)
+	if c := res.Image.NRGBAAt(5, 5); c.R != 200 || c.A != 255 {
+		t.Fatalf("transparent red became %v, want opaque red 200 (alpha dropped, not composited)", c)
+	}
+}

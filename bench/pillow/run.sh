@@ -19,6 +19,10 @@ while [ "$i" -lt "$repeats" ]; do
 	"$dir.imgbench" -dir "$dir" -mnist "$mnist"
 	echo "-- Pillow, default allocator"
 	/usr/bin/python3 bench/pillow/preprocess_bench.py --dir "$dir"
-	echo "-- Pillow, PILLOW_BLOCKS_MAX=128"
-	/usr/bin/python3 bench/pillow/preprocess_bench.py --dir "$dir" --blocks-max 128
+	# Page faults are slow on this VM and Pillow's and glibc's defaults
+	# return big buffers to the OS after every image; keeping them shows
+	# Pillow's compute cost alone (docs/images.md).
+	echo "-- Pillow, memory kept for reuse (blocks_max 128, glibc mmap/trim thresholds 1 GiB)"
+	MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 \
+		/usr/bin/python3 bench/pillow/preprocess_bench.py --dir "$dir" --blocks-max 128
 done
