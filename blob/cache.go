@@ -112,16 +112,25 @@ func (c *Cache) Open(ctx context.Context, ref Ref) (io.ReadCloser, error) {
 		c.mu.Unlock()
 		return rc, nil
 	}
-	_, err, _ := c.fetches.Do(string(ref), func() (any, error) {
+	// The download is shared by every reader of ref, so it must not stop
+	// because the first one gave up; each reader still stops waiting when
+	// its own context ends.
+	fetchCtx := context.WithoutCancel(ctx)
+	ch := c.fetches.DoChan(string(ref), func() (any, error) {
 		// A fetch that finished between our miss and this call has
 		// already brought the blob; do not download it twice.
 		if c.Holds(ref) {
 			return nil, nil
 		}
-		return nil, c.fetch(ctx, ref)
+		return nil, c.fetch(fetchCtx, ref)
 	})
-	if err != nil {
-		return nil, err
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+	case <-ctx.Done():
+		return nil, fmt.Errorf("open blob %s: %w", ref, ctx.Err())
 	}
 	// The blob may be evicted between fetch and open by another fetch; the
 	// file is then gone and we fetch again rather than fail.

@@ -225,3 +225,30 @@ func TestNewCacheNeedsBudget(t *testing.T) {
 		t.Fatal("NewCache with MaxBytes 0 succeeded, want an error naming MaxBytes")
 	}
 }
+
+// A reader that gives up does not cancel the download others wait for.
+func TestCacheCancelledReaderDoesNotFailOthers(t *testing.T) {
+	t.Parallel()
+	mem := blob.NewMem()
+	ref, _ := blob.PutBytes(context.Background(), mem, blobtest.RandomBytes(3, 5000))
+	up := &countingStore{Store: mem, gate: make(chan struct{}), entered: make(chan struct{}, 4)}
+	cache, _ := newCache(t, up, 1<<20)
+	ctx, cancel := context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go func() {
+		_, err := cache.Open(ctx, ref)
+		first <- err
+	}()
+	<-up.entered // the download started on behalf of the first reader
+	cancel()
+	if err := <-first; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled reader got %v, want context.Canceled", err)
+	}
+	close(up.gate)
+	if got := readAll(t, cache, ref); len(got) != 5000 {
+		t.Fatalf("second reader read %d bytes", len(got))
+	}
+	if n := up.opens.Load(); n != 1 {
+		t.Fatalf("upstream opened %d times, want 1 (the first download finished for the second reader)", n)
+	}
+}

@@ -37,7 +37,8 @@ func ToTensor(img *image.NRGBA, channels int, mean, std []float64) (*tensor.Tens
 		}
 		dst := t.F32[c*plane : (c+1)*plane]
 		for y := range h {
-			row := img.Pix[(y)*img.Stride : (y)*img.Stride+4*w]
+			off := img.PixOffset(b.Min.X, b.Min.Y+y)
+			row := img.Pix[off : off+4*w]
 			out := dst[y*w : (y+1)*w]
 			for x := range out {
 				out[x] = lut[row[4*x+c]]
@@ -55,7 +56,7 @@ func encodePNG(f frame) ([]byte, error) {
 		b := f.img.Bounds()
 		g := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
 		for y := range b.Dy() {
-			row := f.img.Pix[y*f.img.Stride:]
+			row := f.img.Pix[f.img.PixOffset(b.Min.X, b.Min.Y+y):]
 			for x := range b.Dx() {
 				g.Pix[y*g.Stride+x] = row[4*x]
 			}

@@ -259,12 +259,14 @@ func brightness(img *image.NRGBA, k float64) *image.NRGBA {
 	for i := range lut {
 		lut[i] = uint8(min(255, math.Round(float64(i)*k)))
 	}
-	out := image.NewNRGBA(img.Bounds())
-	for i := 0; i < len(img.Pix); i += 4 {
-		out.Pix[i] = lut[img.Pix[i]]
-		out.Pix[i+1] = lut[img.Pix[i+1]]
-		out.Pix[i+2] = lut[img.Pix[i+2]]
-		out.Pix[i+3] = img.Pix[i+3]
+	b := img.Bounds()
+	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	for y := range b.Dy() {
+		src := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):][:4*b.Dx()]
+		dst := out.Pix[out.PixOffset(0, y):][:4*b.Dx()]
+		for i := 0; i < len(src); i += 4 {
+			dst[i], dst[i+1], dst[i+2], dst[i+3] = lut[src[i]], lut[src[i+1]], lut[src[i+2]], src[i+3]
+		}
 	}
 	return out
 }

@@ -275,3 +275,26 @@ func TestResizeSourceTypes(t *testing.T) {
 		t.Fatalf("transparent red became %v, want opaque red 200 (alpha dropped, not composited)", c)
 	}
 }
+
+// Images whose bounds do not start at (0, 0) — a GIF frame, a sub-image —
+// are read from their own origin.
+func TestOffsetBounds(t *testing.T) {
+	t.Parallel()
+	full := gradient(20, 10)
+	sub := full.SubImage(image.Rect(5, 3, 15, 8)).(*image.NRGBA)
+	p := imgproc.Pipeline{Steps: []imgproc.Step{{Op: imgproc.OpBrightness, Factor: []float64{1, 1}}}}
+	res := apply(t, p, sub, 0)
+	if s := res.Tensor.Shape; s[1] != 5 || s[2] != 10 {
+		t.Fatalf("shape %v, want [3 5 10]", s)
+	}
+	if r := res.Tensor.F32[0] * 255; math.Abs(float64(r)-5) > 1e-3 {
+		t.Fatalf("first pixel R = %v, want 5 (x of the sub-image's origin)", r)
+	}
+	direct, err := imgproc.ToTensor(sub, 3, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := direct.F32[5*10] * 255; math.Abs(float64(g)-3) > 1e-3 {
+		t.Fatalf("ToTensor on a sub-image: first G = %v, want 3", g)
+	}
+}
