@@ -84,6 +84,7 @@ def main():
     ap.add_argument("--dir", default="/tmp/imgbench")
     ap.add_argument("--seconds", type=float, default=1.0, help="CPU seconds per round")
     ap.add_argument("--rounds", type=int, default=5, help="rounds per set; best and median are reported")
+    ap.add_argument("--set", default=None, help="measure only this set")
     ap.add_argument("--blocks-max", type=int, default=None,
                     help="Pillow's PILLOW_BLOCKS_MAX: freed image blocks kept for reuse "
                          "(default: Pillow's own, which returns them to the OS)")
@@ -98,6 +99,8 @@ def main():
     print("%-20s %7s %12s %12s %10s %12s   %s" % (
         "set", "images", "img/CPU-s", "median", "CPU ms/img", "decode img/s", "vs Go tensors"))
     for name, p in SETS.items():
+        if args.set and name != args.set:
+            continue
         folder = os.path.join(args.dir, name)
         names = sorted(os.listdir(folder))
         files = [open(os.path.join(folder, n), "rb").read() for n in names]
