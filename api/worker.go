@@ -42,6 +42,8 @@ type WorkerInfo struct {
 	Load    float64 `json:"load"`
 	CPUs    int     `json:"cpus"`
 	Version string  `json:"version,omitempty"`
+	// Cache reports the worker's blob cache.
+	Cache *task.CacheInfo `json:"cache,omitempty"`
 }
 
 // TaskRef names one lease of a microtask.

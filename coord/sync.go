@@ -120,6 +120,7 @@ func (c *Coordinator) touchWorkerLocked(req *api.SyncRequest) *workerRT {
 	}
 	i.ID, i.Name, i.Slots, i.Labels, i.Ops = in.ID, in.Name, in.Slots, in.Labels, in.Ops
 	i.Load, i.CPUs, i.Version, i.State, i.LastSeen = in.Load, in.CPUs, in.Version, state, now
+	i.Cache = in.Cache
 	i.Running = len(req.Running)
 	return w
 }

@@ -28,8 +28,9 @@ func OpenAPI() []byte { return openapiSpec }
 // api0 holds what the handlers need.
 type api0 struct {
 	c       *coord.Coordinator
-	maxBody int64 // job submissions
-	maxSync int64 // worker round trips
+	maxBody int64        // job submissions
+	maxSync int64        // worker round trips
+	blobs   http.Handler // /v1/blobs, nil without a blob store
 }
 
 func (a *api0) submit(w http.ResponseWriter, r *http.Request) {
@@ -212,4 +213,13 @@ func (a *api0) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// blob serves the blob store: GET/HEAD/PUT /v1/blobs/{ref}, POST /v1/blobs.
+func (a *api0) blob(w http.ResponseWriter, r *http.Request) {
+	if a.blobs == nil {
+		writeJSON(w, http.StatusNotFound, api.Error{Error: "this coordinator has no blob store"})
+		return
+	}
+	a.blobs.ServeHTTP(w, r)
 }

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/myriadhq/myriad/blob"
 	"github.com/myriadhq/myriad/coord"
 	"github.com/myriadhq/myriad/store"
 	"github.com/myriadhq/myriad/store/sqlite"
@@ -30,6 +32,11 @@ type Config struct {
 	// Store, if set, is used instead of opening SQLite in DataDir. The
 	// server does not close it.
 	Store store.Store
+	// Blobs holds images, tensors and models by content; default a
+	// folder, BlobDir (default DataDir/blobs). Several coordinators must
+	// share one (e.g. a shared volume).
+	Blobs   blob.Store
+	BlobDir string
 	// Listen is the TCP address; "127.0.0.1:0" picks a free port.
 	Listen string
 	// Sync is the SQLite synchronous mode ("full" or "normal").
@@ -47,6 +54,7 @@ type Server struct {
 	log   *slog.Logger
 	st    store.Store
 	own   bool // st was opened here
+	blobs blob.Store
 	c     *coord.Coordinator
 	ln    net.Listener
 	http  *http.Server
@@ -77,6 +85,16 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.st, s.own = st, true
 	}
+	s.blobs = s.cfg.Blobs
+	if s.blobs == nil {
+		dir := cmp.Or(s.cfg.BlobDir, filepath.Join(s.cfg.DataDir, "blobs"))
+		local, err := blob.OpenLocal(dir, blob.LocalOptions{})
+		if err != nil {
+			s.closeStore()
+			return err
+		}
+		s.blobs = local
+	}
 	cc := s.cfg.Coord
 	cc.Store = s.st
 	cc.Logger = cmp.Or(cc.Logger, s.log)
@@ -98,7 +116,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.ln = ln
 	s.http = &http.Server{
-		Handler:           Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log}),
+		Handler:           Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -144,17 +162,28 @@ func (s *Server) closeStore() {
 	if s.own && s.st != nil {
 		s.st.Close()
 	}
+	if l, ok := s.blobs.(*blob.Local); ok && s.cfg.Blobs == nil {
+		l.Close()
+	}
 }
+
+// Blobs is the blob store the server serves at /v1/blobs.
+func (s *Server) Blobs() blob.Store { return s.blobs }
 
 // HandlerOptions tunes Handler.
 type HandlerOptions struct {
 	MaxBody, MaxSync int64
 	Logger           *slog.Logger
+	// Blobs is served at /v1/blobs; nil answers 404 there.
+	Blobs blob.Store
 }
 
 // Handler serves the API over a coordinator.
 func Handler(c *coord.Coordinator, opt HandlerOptions) http.Handler {
 	a := &api0{c: c, maxBody: cmp.Or(opt.MaxBody, DefaultMaxBody), maxSync: cmp.Or(opt.MaxSync, DefaultMaxSync)}
+	if opt.Blobs != nil {
+		a.blobs = &blob.Handler{Store: opt.Blobs}
+	}
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		h := rt.handler

@@ -105,6 +105,18 @@ type Worker struct {
 	LastSeen time.Time `json:"last_seen"`
 	Done     int64     `json:"done"`
 	Failures int64     `json:"failures"`
+	// Cache is the worker's blob cache, if it has one.
+	Cache *CacheInfo `json:"cache,omitempty"`
+}
+
+// CacheInfo describes a worker's blob cache: what it holds and how many
+// bytes it has moved (fetched from the coordinator versus served locally).
+type CacheInfo struct {
+	Blobs         int   `json:"blobs"`
+	Bytes         int64 `json:"bytes"`
+	BytesFetched  int64 `json:"bytes_fetched"`
+	BytesServed   int64 `json:"bytes_served"`
+	BytesUploaded int64 `json:"bytes_uploaded"`
 }
 
 // Worker states.

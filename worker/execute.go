@@ -27,7 +27,7 @@ func (w *Worker) execute(ctx context.Context, cancel context.CancelFunc, l api.L
 	}
 	tctx, tcancel := context.WithTimeout(ctx, timeout)
 	defer tcancel()
-	t := &Task{ID: l.Task, Job: l.Job, Stage: l.Stage, Op: l.Op, Params: l.Params, Items: l.Items, Attempt: l.Attempt, Deadline: start.Add(timeout)}
+	t := &Task{ID: l.Task, Job: l.Job, Stage: l.Stage, Op: l.Op, Params: l.Params, Items: l.Items, Attempt: l.Attempt, Deadline: start.Add(timeout), Blobs: w.blobs}
 	type result struct {
 		out      []task.Item
 		err      error

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/myriadhq/myriad/blob"
 	"github.com/myriadhq/myriad/task"
 )
 
@@ -23,6 +24,9 @@ type Task struct {
 	Attempt int
 	// Deadline is when the stage's timeout ends this attempt.
 	Deadline time.Time
+	// Blobs reads and writes images, tensors and models by content hash
+	// (the worker's cache over the coordinator's blob store).
+	Blobs blob.Store
 }
 
 // DecodeParams decodes the stage's params into v, rejecting unknown

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/myriadhq/myriad/api"
+	"github.com/myriadhq/myriad/blob"
+	"github.com/myriadhq/myriad/task"
 )
 
 // Defaults for Config.
@@ -53,7 +55,16 @@ type Config struct {
 	// Linger lets results of quick microtasks gather for up to this long
 	// before a round trip, so one request carries many.
 	Linger time.Duration
+	// Blobs is where handlers read and write images, tensors and models
+	// (Task.Blobs). Default: a read-through cache of CacheBytes in CacheDir
+	// (default a fresh temporary folder) over the coordinator's blob store.
+	Blobs      blob.Store
+	CacheDir   string
+	CacheBytes int64
 }
+
+// DefaultCacheBytes bounds a worker's blob cache.
+const DefaultCacheBytes = 2 << 30
 
 // Worker runs microtasks for a coordinator. Create it with New, add
 // handlers, then call Run.
@@ -64,6 +75,9 @@ type Worker struct {
 	client *http.Client
 	id     string
 	url    string
+	blobs  blob.Store
+	cache  *blob.Cache // nil if Config.Blobs was given
+	tmpDir string      // a cache folder this worker made and removes
 
 	mu     sync.Mutex
 	outbox []outcome
@@ -118,7 +132,7 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}}
 	}
-	return &Worker{
+	w := &Worker{
 		cfg:       cfg,
 		reg:       cfg.Registry,
 		log:       cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
@@ -129,8 +143,40 @@ func New(cfg Config) (*Worker, error) {
 		running:   map[int64]*run{},
 		hbEvery:   5 * time.Second,
 		connected: make(chan struct{}),
-	}, nil
+	}
+	w.blobs = cfg.Blobs
+	return w, nil
 }
+
+// openBlobs sets up the default blob cache, unless Config.Blobs is set.
+func (w *Worker) openBlobs(ctx context.Context) error {
+	if w.blobs != nil {
+		return nil
+	}
+	dir := w.cfg.CacheDir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "myriad-cache-")
+		if err != nil {
+			return fmt.Errorf("blob cache: %w", err)
+		}
+		dir, w.tmpDir = d, d
+	}
+	local, err := blob.OpenLocal(dir, blob.LocalOptions{NoSync: true})
+	if err != nil {
+		return err
+	}
+	upstream := &blob.Client{BaseURL: strings.TrimRight(w.cfg.Server, "/") + "/v1/blobs", HTTP: w.client}
+	cache, err := blob.NewCache(ctx, local, upstream, blob.CacheOptions{MaxBytes: cmp.Or(w.cfg.CacheBytes, DefaultCacheBytes)})
+	if err != nil {
+		local.Close()
+		return err
+	}
+	w.blobs, w.cache = cache, cache
+	return nil
+}
+
+// Blobs is the blob store handlers see (set once Run has started).
+func (w *Worker) Blobs() blob.Store { return w.blobs }
 
 // ID is the worker process's id as the coordinator knows it.
 func (w *Worker) ID() string { return w.id }
@@ -158,6 +204,12 @@ func (w *Worker) Stats() Stats {
 // reached for DrainTimeout). It returns an error only if the coordinator
 // rejects the worker's requests as malformed.
 func (w *Worker) Run(ctx context.Context) error {
+	if err := w.openBlobs(ctx); err != nil {
+		return err
+	}
+	if w.tmpDir != "" {
+		defer os.RemoveAll(w.tmpDir)
+	}
 	execCtx, stopExec := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopExec()
 	w.log.Info("worker started", "worker", w.id, "server", w.cfg.Server, "slots", w.cfg.Slots, "ops", w.reg.Ops())
@@ -327,7 +379,7 @@ func (w *Worker) send(ctx context.Context, want int, draining bool, released []a
 	w.seq++
 	req := &api.SyncRequest{
 		Worker: api.WorkerInfo{ID: w.id, Name: w.cfg.Name, Slots: w.cfg.Slots, Labels: w.cfg.Labels, Ops: w.reg.Ops(),
-			Load: hostLoad(), CPUs: runtime.NumCPU(), Version: Version},
+			Load: hostLoad(), CPUs: runtime.NumCPU(), Version: Version, Cache: w.cacheInfo()},
 		Seq: w.seq, Want: want, WaitMS: int(wait.Milliseconds()), Draining: draining, Released: released,
 	}
 	for id, r := range w.running {
@@ -406,6 +458,14 @@ func (w *Worker) apply(execCtx context.Context, resp *api.SyncResponse) {
 		w.running[l.Task] = &run{lease: l, cancel: cancel}
 		go w.execute(ctx, cancel, l)
 	}
+}
+
+func (w *Worker) cacheInfo() *task.CacheInfo {
+	if w.cache == nil {
+		return nil
+	}
+	st := w.cache.Stats()
+	return &task.CacheInfo{Blobs: st.Blobs, Bytes: st.Bytes, BytesFetched: st.BytesFetched, BytesServed: st.BytesServed, BytesUploaded: st.BytesUploaded}
 }
 
 // Version is reported to the coordinator.
