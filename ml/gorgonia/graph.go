@@ -123,12 +123,12 @@ func buildReplica(spec *ml.Spec, numClasses, batch int, w ml.Weights, train bool
 		wn, bn := byName[fmt.Sprintf("layers.%d.weight", i)], byName[fmt.Sprintf("layers.%d.bias", i)]
 		switch l.Kind {
 		case ml.KindConv:
-			if cur, err = G.Conv2d(cur, wn, gt.Shape{l.Kernel, l.Kernel},
-				[]int{l.Padding, l.Padding}, []int{l.Stride, l.Stride}, []int{1, 1}); err != nil {
+			in := cur.Shape()
+			geom := convGeom{batch: batch, c: in[1], h: in[2], w: in[3], f: l.Filters, k: l.Kernel,
+				stride: l.Stride, pad: l.Padding, oh: shapes[i][1], ow: shapes[i][2]}
+			// The network's input needs no gradient.
+			if cur, err = conv2d(cur, wn, bn, geom, cur != r.x); err != nil {
 				return nil, fmt.Errorf("layer %d (conv): %w", i, err)
-			}
-			if cur, err = G.BroadcastAdd(cur, bn, nil, []byte{0, 2, 3}); err != nil {
-				return nil, fmt.Errorf("layer %d (conv) bias: %w", i, err)
 			}
 			err = activate(l.Activation)
 		case ml.KindMaxPool:
