@@ -30,13 +30,13 @@ func conv2d(x, w, b *G.Node, g convGeom, inputGrad bool) (*G.Node, error) {
 
 // convGeom is the fixed geometry of one conv layer in one replica.
 type convGeom struct {
-	batch, c, h, w int // input
+	batch, c, h, w    int // input
 	f, k, stride, pad int
 	oh, ow            int // output
 }
 
-func (g convGeom) ckk() int { return g.c * g.k * g.k }
-func (g convGeom) ohw() int { return g.oh * g.ow }
+func (g convGeom) ckk() int  { return g.c * g.k * g.k }
+func (g convGeom) ohw() int  { return g.oh * g.ow }
 func (g convGeom) cols() int { return g.batch * g.ohw() }
 
 // convState holds buffers shared by a conv op and its gradient ops. A
