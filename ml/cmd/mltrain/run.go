@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/myriadhq/myriad/ml"
@@ -29,6 +30,7 @@ type summary struct {
 	GOMAXPROCS   int            `json:"gomaxprocs"`
 	Parallelism  int            `json:"parallelism"`
 	SecPerEpoch  float64        `json:"sec_per_epoch"`
+	CPUPerEpoch  float64        `json:"cpu_sec_per_epoch"`
 	TrainSeconds float64        `json:"train_seconds"`
 	TestAccuracy float64        `json:"test_accuracy"`
 	TestLoss     float64        `json:"test_loss"`
@@ -97,13 +99,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	opts := ml.TrainOptions{Parallelism: p, ReportEvery: *every}
+	// Epoch times include the test evaluation when -eval-each-epoch is
+	// set; benchmarks turn it off.
 	var lastEnd time.Duration
-	var epochTimes []float64
+	lastCPU := cpuSeconds()
+	var epochTimes, epochCPU []float64
 	opts.Progress = func(pr ml.Progress) {
 		sum.Curve = append(sum.Curve, pr)
 		if pr.EpochEnd {
 			epochTimes = append(epochTimes, (pr.Elapsed - lastEnd).Seconds())
-			lastEnd = pr.Elapsed
+			epochCPU = append(epochCPU, cpuSeconds()-lastCPU)
+			lastEnd, lastCPU = pr.Elapsed, cpuSeconds()
 		}
 		kind := "batch"
 		if pr.EpochEnd {
@@ -114,6 +120,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			h += fmt.Sprintf(" | test loss %.4f acc %.4f", pr.ValLoss, pr.ValAccuracy)
 		}
 		h += fmt.Sprintf(" | %.1fs", pr.Elapsed.Seconds())
+		if pr.EpochEnd {
+			h += fmt.Sprintf(" (epoch %.1fs, %.1f CPU-s)", epochTimes[len(epochTimes)-1], epochCPU[len(epochCPU)-1])
+		}
 		emit(pr, h)
 	}
 	if *valEach && *shards == 0 {
@@ -145,11 +154,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	sum.SecPerEpoch = sum.TrainSeconds / float64(spec.Epochs)
 	if len(epochTimes) > 0 && *shards == 0 {
 		// Per-epoch times exclude the test evaluation.
-		t := 0.0
-		for _, e := range epochTimes {
+		t, c := 0.0, 0.0
+		for i, e := range epochTimes {
 			t += e
+			c += epochCPU[i]
 		}
 		sum.SecPerEpoch = t / float64(len(epochTimes))
+		sum.CPUPerEpoch = c / float64(len(epochCPU))
 	}
 	ev, err := m.Evaluate(ctx, b, test)
 	if err != nil {
@@ -175,8 +186,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, string(b))
 		return nil
 	}
-	fmt.Fprintf(out, "test accuracy %.4f (loss %.4f) on %d items; trained %d items × %d epochs in %.1fs (%.1fs/epoch, parallelism %d)\n",
-		ev.Accuracy, ev.Loss, test.Len(), train.Len(), spec.Epochs, sum.TrainSeconds, sum.SecPerEpoch, p)
+	fmt.Fprintf(out, "test accuracy %.4f (loss %.4f) on %d items; trained %d items × %d epochs in %.1fs (%.1fs/epoch, %.1f CPU-s/epoch, parallelism %d)\n",
+		ev.Accuracy, ev.Loss, test.Len(), train.Len(), spec.Epochs, sum.TrainSeconds, sum.SecPerEpoch, sum.CPUPerEpoch, p)
 	return nil
 }
 
@@ -230,4 +241,13 @@ func seq(n int) []int {
 		s[i] = i
 	}
 	return s
+}
+
+// cpuSeconds returns the user+system CPU time this process has used.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
