@@ -6,7 +6,6 @@ import (
 
 	"github.com/chewxy/hm"
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
 	gt "gorgonia.org/tensor"
 )
@@ -51,8 +50,6 @@ type convState struct {
 	dySrc  *float32
 	dcol   []float32 // [ckk, batch*oh*ow]
 }
-
-var blas32 = gonum.Implementation{}
 
 func grow(buf []float32, n int) []float32 {
 	if cap(buf) < n {

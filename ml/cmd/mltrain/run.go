@@ -29,6 +29,7 @@ type summary struct {
 	Shards       int            `json:"shards,omitempty"`
 	GOMAXPROCS   int            `json:"gomaxprocs"`
 	Parallelism  int            `json:"parallelism"`
+	BLAS         string         `json:"blas"`
 	SecPerEpoch  float64        `json:"sec_per_epoch"`
 	CPUPerEpoch  float64        `json:"cpu_sec_per_epoch"`
 	TrainSeconds float64        `json:"train_seconds"`
@@ -89,7 +90,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	sum := summary{Data: *data, Config: *config, TrainItems: train.Len(), TestItems: test.Len(),
 		Epochs: spec.Epochs, BatchSize: spec.BatchSize, Shards: *shards,
-		GOMAXPROCS: runtime.GOMAXPROCS(0), Parallelism: p}
+		GOMAXPROCS: runtime.GOMAXPROCS(0), Parallelism: p, BLAS: gorgonia.BLAS()}
 	emit := func(v any, human string) {
 		if *asJSON {
 			b, _ := json.Marshal(v)
@@ -186,8 +187,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintln(out, string(b))
 		return nil
 	}
-	fmt.Fprintf(out, "test accuracy %.4f (loss %.4f) on %d items; trained %d items × %d epochs in %.1fs (%.1fs/epoch, %.1f CPU-s/epoch, parallelism %d)\n",
-		ev.Accuracy, ev.Loss, test.Len(), train.Len(), spec.Epochs, sum.TrainSeconds, sum.SecPerEpoch, sum.CPUPerEpoch, p)
+	fmt.Fprintf(out, "test accuracy %.4f (loss %.4f) on %d items; trained %d items × %d epochs in %.1fs (%.1fs/epoch, %.1f CPU-s/epoch, parallelism %d, BLAS %s)\n",
+		ev.Accuracy, ev.Loss, test.Len(), train.Len(), spec.Epochs, sum.TrainSeconds, sum.SecPerEpoch, sum.CPUPerEpoch, p, sum.BLAS)
 	return nil
 }
 
