@@ -99,6 +99,19 @@ func (m *Model) Check() error {
 	return m.Weights.CheckLike(layout)
 }
 
+// Predictor returns a reusable inference network for m: a predict
+// operator builds it once per worker and model, not once per microtask.
+func (m *Model) Predictor(b Backend) (Predictor, error) {
+	if err := m.Check(); err != nil {
+		return nil, fmt.Errorf("predictor: %w", err)
+	}
+	p, err := b.NewPredictor(&m.Spec, len(m.Classes), m.Weights)
+	if err != nil {
+		return nil, fmt.Errorf("predictor: %w", err)
+	}
+	return p, nil
+}
+
 // Probabilities returns rows of class probabilities for the items in x
 // (already preprocessed, laid out as m.Spec.Input each).
 func (m *Model) Probabilities(ctx context.Context, b Backend, x []float32) ([]float32, error) {
@@ -109,7 +122,7 @@ func (m *Model) Probabilities(ctx context.Context, b Backend, x []float32) ([]fl
 	if len(x)%n != 0 {
 		return nil, fmt.Errorf("predict: %w: %d values is not a whole number of %v items", ErrData, len(x), m.Spec.Input)
 	}
-	p, err := b.NewPredictor(&m.Spec, len(m.Classes), m.Weights)
+	p, err := m.Predictor(b)
 	if err != nil {
 		return nil, fmt.Errorf("predict: %w", err)
 	}

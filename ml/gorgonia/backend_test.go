@@ -340,3 +340,37 @@ func sameWeights(a, b ml.Weights) bool {
 	}
 	return true
 }
+
+// Every layer kind, activation and optimiser option builds and trains.
+func TestEveryLayerKindTrains(t *testing.T) {
+	t.Parallel()
+	spec, err := ml.ParseSpec([]byte(`
+input: [1, 28, 28]
+layers:
+  - {kind: conv, filters: 4, kernel: 3, stride: 2, padding: 1, activation: tanh}
+  - {kind: dropout, rate: 0.2}
+  - {kind: maxpool, size: 3, stride: 1}
+  - {kind: conv, filters: 4, kernel: 1, activation: none}
+  - {kind: flatten}
+  - {kind: dense, units: 16, activation: sigmoid}
+  - {kind: dense, units: 8, activation: none}
+optimizer: sgd
+momentum: 0.9
+weight_decay: 0.001
+learning_rate: 0.05
+epochs: 2
+batch_size: 16
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var losses []float64
+	m := train(t, spec, mltest.Digits(t, 0, 100), nil, ml.TrainOptions{
+		Progress: func(p ml.Progress) { losses = append(losses, p.Loss) }})
+	if len(losses) != 2 || math.IsNaN(losses[1]) {
+		t.Fatalf("losses %v", losses)
+	}
+	if _, err := m.Predict(context.Background(), backend, mltest.Digits(t, 200, 3).X); err != nil {
+		t.Fatal(err)
+	}
+}
