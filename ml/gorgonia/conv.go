@@ -169,7 +169,12 @@ func (op *convOp) String() string {
 	return fmt.Sprintf("Conv%+v@%p", op.geom, op.st)
 }
 
-func (op *convOp) Do(in ...G.Value) (G.Value, error) {
+func (op *convOp) Do(in ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, in...) }
+
+// UsePreallocDo lets the tape machine hand back last step's output tensor
+// to write into, so a training step does not allocate its activations
+// afresh (fresh memory costs page faults and GC work every step).
+func (op *convOp) UsePreallocDo(prealloc G.Value, in ...G.Value) (G.Value, error) {
 	g := op.geom
 	x, err := float32s(in[0], g.batch*g.c*g.h*g.w)
 	if err != nil {
@@ -191,7 +196,8 @@ func (op *convOp) Do(in ...G.Value) (G.Value, error) {
 	cols := g.cols()
 	st.prod = grow(st.prod, g.f*cols)
 	blas32.Sgemm(blas.NoTrans, blas.NoTrans, g.f, cols, g.ckk(), 1, w, g.ckk(), st.col, cols, 0, st.prod, cols)
-	y := make([]float32, g.batch*g.f*g.ohw())
+	out := reuse(prealloc, g.batch, g.f, g.oh, g.ow)
+	y := out.Data().([]float32)
 	n := g.ohw()
 	for img := range g.batch {
 		for f := range g.f {
@@ -203,7 +209,7 @@ func (op *convOp) Do(in ...G.Value) (G.Value, error) {
 			}
 		}
 	}
-	return gt.New(gt.WithShape(g.batch, g.f, g.oh, g.ow), gt.WithBacking(y)), nil
+	return out, nil
 }
 
 func (op *convOp) DiffWRT(int) []bool { return []bool{op.inputGrad, true, true} }
@@ -270,7 +276,9 @@ func (op *convGradOp) String() string {
 	return fmt.Sprintf("ConvGrad%d%+v@%p", op.wrt, op.geom, op.st)
 }
 
-func (op *convGradOp) Do(in ...G.Value) (G.Value, error) {
+func (op *convGradOp) Do(in ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, in...) }
+
+func (op *convGradOp) UsePreallocDo(prealloc G.Value, in ...G.Value) (G.Value, error) {
 	g, st := op.geom, op.st
 	cols := g.cols()
 	dy, err := float32s(in[len(in)-1], g.batch*g.f*g.ohw())
@@ -279,7 +287,9 @@ func (op *convGradOp) Do(in ...G.Value) (G.Value, error) {
 	}
 	switch op.wrt {
 	case wrtBias:
-		db := make([]float32, g.f)
+		out := reuse(prealloc, 1, g.f, 1, 1)
+		db := out.Data().([]float32)
+		clear(db)
 		n := g.ohw()
 		for img := range g.batch {
 			for f := range g.f {
@@ -290,7 +300,7 @@ func (op *convGradOp) Do(in ...G.Value) (G.Value, error) {
 				db[f] += s
 			}
 		}
-		return gt.New(gt.WithShape(1, g.f, 1, 1), gt.WithBacking(db)), nil
+		return out, nil
 	case wrtWeights:
 		x, err := float32s(in[0], g.batch*g.c*g.h*g.w)
 		if err != nil {
@@ -298,9 +308,9 @@ func (op *convGradOp) Do(in ...G.Value) (G.Value, error) {
 		}
 		st.im2col(g, x) // normally cached from the forward pass
 		st.transposeDy(g, dy)
-		dw := make([]float32, g.f*g.ckk())
-		blas32.Sgemm(blas.NoTrans, blas.Trans, g.f, g.ckk(), cols, 1, st.dyT, cols, st.col, cols, 0, dw, g.ckk())
-		return gt.New(gt.WithShape(g.f, g.c, g.k, g.k), gt.WithBacking(dw)), nil
+		out := reuse(prealloc, g.f, g.c, g.k, g.k)
+		blas32.Sgemm(blas.NoTrans, blas.Trans, g.f, g.ckk(), cols, 1, st.dyT, cols, st.col, cols, 0, out.Data().([]float32), g.ckk())
+		return out, nil
 	default:
 		w, err := float32s(in[0], g.f*g.ckk())
 		if err != nil {
@@ -309,10 +319,22 @@ func (op *convGradOp) Do(in ...G.Value) (G.Value, error) {
 		st.transposeDy(g, dy)
 		st.dcol = grow(st.dcol, g.ckk()*cols)
 		blas32.Sgemm(blas.Trans, blas.NoTrans, g.ckk(), cols, g.f, 1, w, g.ckk(), st.dyT, cols, 0, st.dcol, cols)
-		dx := make([]float32, g.batch*g.c*g.h*g.w)
+		out := reuse(prealloc, g.batch, g.c, g.h, g.w)
+		dx := out.Data().([]float32)
+		clear(dx)
 		st.col2im(g, dx)
-		return gt.New(gt.WithShape(g.batch, g.c, g.h, g.w), gt.WithBacking(dx)), nil
+		return out, nil
 	}
+}
+
+// reuse returns prealloc if it is a plain float32 tensor of exactly this
+// shape, else a new one. Callers overwrite (or clear) every element.
+func reuse(prealloc G.Value, shape ...int) *gt.Dense {
+	if d, ok := prealloc.(*gt.Dense); ok && d.Dtype() == gt.Float32 && d.Shape().Eq(gt.Shape(shape)) &&
+		d.IsNativelyAccessible() && !d.RequiresIterator() && d.DataSize() == gt.Shape(shape).TotalSize() {
+		return d
+	}
+	return gt.New(gt.WithShape(shape...), gt.Of(gt.Float32))
 }
 
 // float32s returns the backing slice of a dense float32 value of n
@@ -333,7 +355,9 @@ func float32s(v G.Value, n int) ([]float32, error) {
 }
 
 var (
-	_ G.Op   = (*convOp)(nil)
-	_ G.SDOp = (*convOp)(nil)
-	_ G.Op   = (*convGradOp)(nil)
+	_ G.UsePreallocDoer = (*convOp)(nil)
+	_ G.UsePreallocDoer = (*convGradOp)(nil)
+	_ G.Op              = (*convOp)(nil)
+	_ G.SDOp            = (*convOp)(nil)
+	_ G.Op              = (*convGradOp)(nil)
 )

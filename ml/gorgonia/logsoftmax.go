@@ -42,16 +42,19 @@ func (logSoftmaxOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "myriadLogSoftmax") }
 func (o logSoftmaxOp) Hashcode() uint32    { return hashOf(o) }
 func (logSoftmaxOp) String() string        { return "LogSoftmax" }
 
-func (logSoftmaxOp) Do(in ...G.Value) (G.Value, error) {
+func (o logSoftmaxOp) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
+
+func (logSoftmaxOp) UsePreallocDo(prealloc G.Value, in ...G.Value) (G.Value, error) {
 	x, err := float32Matrix(in[0])
 	if err != nil {
 		return nil, fmt.Errorf("log-softmax: %w", err)
 	}
 	rows, cols := x.Shape()[0], x.Shape()[1]
 	src := x.Data().([]float32)
-	dst := make([]float32, len(src))
+	out := reuse(prealloc, rows, cols)
+	dst := out.Data().([]float32)
 	for r := range rows {
-		row, out := src[r*cols:(r+1)*cols], dst[r*cols:(r+1)*cols]
+		row, res := src[r*cols:(r+1)*cols], dst[r*cols:(r+1)*cols]
 		m := row[0]
 		for _, v := range row[1:] {
 			m = max(m, v)
@@ -64,10 +67,10 @@ func (logSoftmaxOp) Do(in ...G.Value) (G.Value, error) {
 		}
 		lse := float32(math.Log(sum))
 		for i, v := range row {
-			out[i] = v - m - lse
+			res[i] = v - m - lse
 		}
 	}
-	return gt.New(gt.WithShape(rows, cols), gt.WithBacking(dst)), nil
+	return out, nil
 }
 
 // DiffWRT and SymDiff make the op differentiable: for y = logsoftmax(x)
@@ -102,7 +105,9 @@ func (logSoftmaxGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "myriadLogSoftmax
 func (o logSoftmaxGradOp) Hashcode() uint32    { return hashOf(o) }
 func (logSoftmaxGradOp) String() string        { return "LogSoftmaxGrad" }
 
-func (logSoftmaxGradOp) Do(in ...G.Value) (G.Value, error) {
+func (o logSoftmaxGradOp) Do(in ...G.Value) (G.Value, error) { return o.UsePreallocDo(nil, in...) }
+
+func (logSoftmaxGradOp) UsePreallocDo(prealloc G.Value, in ...G.Value) (G.Value, error) {
 	y, err := float32Matrix(in[0])
 	if err != nil {
 		return nil, fmt.Errorf("log-softmax gradient: %w", err)
@@ -116,7 +121,8 @@ func (logSoftmaxGradOp) Do(in ...G.Value) (G.Value, error) {
 	if len(gs) != len(ys) {
 		return nil, fmt.Errorf("log-softmax gradient: %d gradients for %d outputs", len(gs), len(ys))
 	}
-	dx := make([]float32, len(ys))
+	out := reuse(prealloc, rows, cols)
+	dx := out.Data().([]float32)
 	for r := range rows {
 		lo, hi := r*cols, (r+1)*cols
 		var sum float32
@@ -127,7 +133,7 @@ func (logSoftmaxGradOp) Do(in ...G.Value) (G.Value, error) {
 			dx[i] = gs[i] - float32(math.Exp(float64(ys[i])))*sum
 		}
 	}
-	return gt.New(gt.WithShape(rows, cols), gt.WithBacking(dx)), nil
+	return out, nil
 }
 
 func float32Matrix(v G.Value) (*gt.Dense, error) {
@@ -150,7 +156,9 @@ func hashOf(op fmt.Stringer) uint32 {
 }
 
 var (
-	_ G.Op   = logSoftmaxOp{}
-	_ G.SDOp = logSoftmaxOp{}
-	_ G.Op   = logSoftmaxGradOp{}
+	_ G.UsePreallocDoer = logSoftmaxOp{}
+	_ G.UsePreallocDoer = logSoftmaxGradOp{}
+	_ G.Op              = logSoftmaxOp{}
+	_ G.SDOp            = logSoftmaxOp{}
+	_ G.Op              = logSoftmaxGradOp{}
 )
