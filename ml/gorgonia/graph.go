@@ -28,7 +28,7 @@ type replica struct {
 
 // graphShape returns the shape a layout tensor has inside the graph:
 // biases are broadcast, so they carry singleton axes.
-func graphShape(name string, shape []int, conv bool) []int {
+func graphShape(shape []int, conv bool) []int {
 	if len(shape) == 1 {
 		if conv {
 			return []int{1, shape[0], 1, 1}
@@ -83,7 +83,7 @@ func buildReplica(spec *ml.Spec, numClasses, batch int, w ml.Weights, train bool
 	}
 	byName := map[string]*G.Node{}
 	for _, p := range w {
-		shape := graphShape(p.Name, p.Tensor.Shape, convLayer[p.Name])
+		shape := graphShape(p.Tensor.Shape, convLayer[p.Name])
 		val := gt.New(gt.WithShape(shape...), gt.WithBacking(append([]float32(nil), p.Tensor.F32...)))
 		n := G.NewTensor(g, gt.Float32, len(shape), G.WithShape(shape...), G.WithName(p.Name), G.WithValue(val))
 		r.params = append(r.params, n)
