@@ -40,6 +40,9 @@ type Config struct {
 	MaxBatchOps int
 	// MaxItems bounds the items of one job.
 	MaxItems int
+	// NoLocality turns off the preference for running a microtask on the
+	// worker that produced its inputs (and so holds their blobs).
+	NoLocality bool
 	// Ops are the operators every job may use besides those announced by
 	// workers (e.g. the built-in operators of the bundled worker).
 	Ops map[string]OpInfo

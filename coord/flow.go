@@ -39,7 +39,7 @@ func (c *Coordinator) commitDone(ctx context.Context, tx store.Tx, a *attempt, o
 		kept := keptItems(out)
 		for _, d := range s.downstream {
 			if j.stages[d].def.Kind == task.Map {
-				if err := c.route(ctx, tx, j, j.stages[d], kept, now); err != nil {
+				if err := c.route(ctx, tx, j, j.stages[d], kept, a.worker.info.ID, now); err != nil {
 					return false, err
 				}
 			}
@@ -126,17 +126,22 @@ func (c *Coordinator) backoffLocked(base time.Duration, n int) time.Duration {
 	return time.Duration(d * (0.5 + c.rng.Float64()))
 }
 
-// route gives a map stage new items: full microtasks at once, the rest
-// buffered until enough arrive or the stage's inputs are all done.
-func (c *Coordinator) route(ctx context.Context, tx store.Tx, j *jobRT, s *stageRT, items []task.Item, now time.Time) error {
+// route gives a map stage new items that producer made: full microtasks at
+// once (hinted to run on the producer, whose cache holds their blobs), the
+// rest buffered until enough arrive or the stage's inputs are all done.
+func (c *Coordinator) route(ctx context.Context, tx store.Tx, j *jobRT, s *stageRT, items []task.Item, producer string, now time.Time) error {
 	if len(items) == 0 {
 		return nil
 	}
 	b := s.def.Batch
 	if s.counts.Pending == 0 {
 		full := len(items) / b * b
-		if err := c.insert(ctx, tx, j, s, chunk(items[:full], b), now); err != nil {
+		ids, err := c.insertIDs(ctx, tx, j, s, chunk(items[:full], b), now)
+		if err != nil {
 			return err
+		}
+		if !c.cfg.NoLocality && len(ids) > 0 {
+			s.prefer(producer, ids)
 		}
 		items = items[full:]
 		if len(items) == 0 {
@@ -164,15 +169,21 @@ func (c *Coordinator) route(ctx context.Context, tx store.Tx, j *jobRT, s *stage
 }
 
 func (c *Coordinator) insert(ctx context.Context, tx store.Tx, j *jobRT, s *stageRT, inputs [][]task.Item, now time.Time) error {
+	_, err := c.insertIDs(ctx, tx, j, s, inputs, now)
+	return err
+}
+
+func (c *Coordinator) insertIDs(ctx context.Context, tx store.Tx, j *jobRT, s *stageRT, inputs [][]task.Item, now time.Time) ([]int64, error) {
 	if len(inputs) == 0 {
-		return nil
+		return nil, nil
 	}
-	if err := tx.TaskInsert(ctx, &store.TaskInsertParams{JobID: j.job.ID, Stage: s.idx, Now: now, Inputs: inputs}); err != nil {
-		return err
+	p := &store.TaskInsertParams{JobID: j.job.ID, Stage: s.idx, Now: now, Inputs: inputs}
+	if err := tx.TaskInsert(ctx, p); err != nil {
+		return nil, err
 	}
 	s.counts.Ready += int64(len(inputs))
 	c.newWork = true
-	return nil
+	return p.IDs, nil
 }
 
 // settle closes what is complete in every changed job: it flushes

@@ -31,6 +31,10 @@ type stageRT struct {
 	// and the items they took and gave (for fan-out estimates).
 	doneN, itemsIn, itemsOut int64
 	sumSec                   float64
+	// affinity lists, per worker, ready microtasks whose inputs that
+	// worker produced (so holds in its blob cache): a hint for claims,
+	// bounded, lost on restart.
+	affinity map[string][]int64
 	// recentSec is a moving average of the latest microtasks' times (about
 	// the last 50), which follows changes of pace that the mean since the
 	// start would average away.
@@ -139,4 +143,35 @@ func (r *rateMeter) perSecond(now time.Time, done int64) float64 {
 		return 0
 	}
 	return float64(done-r.n[r.head]) / dt
+}
+
+// maxAffinity bounds the hints kept per stage and worker.
+const maxAffinity = 4096
+
+// prefer records that the ready microtasks ids are best run on worker.
+func (s *stageRT) prefer(worker string, ids []int64) {
+	if s.affinity == nil {
+		s.affinity = map[string][]int64{}
+	}
+	l := s.affinity[worker]
+	if room := maxAffinity - len(l); room < len(ids) {
+		ids = ids[:max(room, 0)]
+	}
+	s.affinity[worker] = append(l, ids...)
+}
+
+// preferred takes up to n hinted microtasks for worker.
+func (s *stageRT) preferred(worker string, n int) []int64 {
+	l := s.affinity[worker]
+	if len(l) == 0 {
+		return nil
+	}
+	n = min(n, len(l))
+	out := l[:n:n]
+	if n == len(l) {
+		delete(s.affinity, worker)
+	} else {
+		s.affinity[worker] = l[n:]
+	}
+	return out
 }

@@ -73,6 +73,11 @@ func (c *Coordinator) Sweep(ctx context.Context) error {
 			}
 			w.info.State = task.WorkerLost
 			w.dirty = true
+			for _, j := range c.jobs {
+				for _, s := range j.stages {
+					delete(s.affinity, w.info.ID)
+				}
+			}
 			c.log.Warn("worker lost", "worker", w.info.ID, "silent", now.Sub(w.info.LastSeen).Round(time.Millisecond).String(), "leases", len(w.leases))
 			for _, a := range w.leases {
 				msg := fmt.Sprintf("lease expired: worker %s stopped responding", w.info.Name)

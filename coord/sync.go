@@ -266,11 +266,21 @@ func (c *Coordinator) claim(ctx context.Context, tx store.Tx, w *workerRT, want 
 		s *stageRT
 	}
 	var refs []ref
+	// Work hinted to other workers (they hold its inputs) is left to them
+	// while there is other work; it is taken only if nothing else is.
+	hinted := false
 	for _, j := range c.jobs {
 		for _, s := range j.stages {
 			if s.counts.Ready > 0 {
+				ready := s.counts.Ready
+				for other, ids := range s.affinity {
+					if other != w.info.ID {
+						ready -= int64(len(ids))
+						hinted = true
+					}
+				}
 				snap.Queues = append(snap.Queues, sched.Queue{
-					Job: j.job.ID, Stage: s.idx, Op: s.def.Op, Labels: s.def.Labels, Ready: int(s.counts.Ready),
+					Job: j.job.ID, Stage: s.idx, Op: s.def.Op, Labels: s.def.Labels, Ready: int(max(ready, 0)),
 					Weight: j.job.Weight, Priority: j.job.Priority, Seq: j.seq, Running: j.running,
 				})
 				refs = append(refs, ref{j, s})
@@ -286,9 +296,17 @@ func (c *Coordinator) claim(ctx context.Context, tx store.Tx, w *workerRT, want 
 			snap.OtherFree += sched.EffectiveFree(o.free(), o.info.Load)
 		}
 	}
-	for _, g := range sched.Plan(snap) {
+	plan := sched.Plan(snap)
+	if len(plan) == 0 && hinted {
+		for i := range snap.Queues {
+			snap.Queues[i].Ready = int(refs[i].s.counts.Ready)
+		}
+		plan = sched.Plan(snap)
+	}
+	for _, g := range plan {
 		j, s := refs[g.Queue].j, refs[g.Queue].s
-		claimed, err := tx.TaskClaim(ctx, &store.TaskClaimParams{JobID: j.job.ID, Stage: s.idx, Worker: w.info.ID, Limit: g.N, Now: now})
+		claimed, err := tx.TaskClaim(ctx, &store.TaskClaimParams{JobID: j.job.ID, Stage: s.idx, Worker: w.info.ID, Limit: g.N, Now: now,
+			Prefer: s.preferred(w.info.ID, g.N)})
 		if err != nil {
 			return err
 		}

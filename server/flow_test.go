@@ -358,3 +358,55 @@ func TestDroppedItems(t *testing.T) {
 		t.Fatalf("dropped report: %v", dropped)
 	}
 }
+
+// A microtask whose inputs a worker produced runs on that worker (whose
+// blob cache holds them) unless locality is off.
+func TestLocalityPreference(t *testing.T) {
+	t.Parallel()
+	for _, off := range []bool{false, true} {
+		b := setup(t, coord.Config{NoLocality: off}, "")
+		var mu sync.Mutex
+		ran := map[string]map[string]string{"a": {}, "b": {}} // stage → item → worker
+		for _, name := range []string{"w1", "w2"} {
+			startWorker(t, b.url, 2, func(w *worker.Worker) {
+				// Stage a fans each item out into three, so more stage-b
+				// work appears than the producer has slots for.
+				w.Handle("mark", func(_ context.Context, tk *worker.Task) ([]task.Item, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					var out []task.Item
+					for _, it := range tk.Items {
+						if tk.Stage == "a" {
+							for k := 0; k < 3; k++ {
+								id := fmt.Sprintf("%s.%d", it.ID, k)
+								ran["a"][id] = name
+								out = append(out, task.Item{ID: id, Data: it.Data})
+							}
+							continue
+						}
+						ran["b"][it.ID] = name
+						out = append(out, it)
+					}
+					return out, nil
+				})
+			})
+		}
+		c := client.New(b.url)
+		id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: numbers(400)}, Stages: []spec.Stage{
+			{Name: "a", Op: "mark"}, {Name: "b", Op: "mark"},
+		}})
+		if st, err := c.Wait(ctxT(t, time.Minute), id, nil); err != nil || st.State != task.JobCompleted {
+			t.Fatalf("%v %+v", err, st)
+		}
+		same := 0
+		for item, w := range ran["a"] {
+			if ran["b"][item] == w {
+				same++
+			}
+		}
+		t.Logf("locality off=%v: %d of 1200 items ran both stages on the same worker", off, same)
+		if !off && same < 1080 {
+			t.Fatalf("with locality, only %d of 1200 items stayed on their worker", same)
+		}
+	}
+}

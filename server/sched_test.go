@@ -54,8 +54,8 @@ func TestETAAccuracy(t *testing.T) {
 	startWorker(t, b.url, 4, nil)
 	startWorker(t, b.url, 4, nil)
 	c := client.New(b.url)
-	id := submitJob(t, c, &spec.Job{Name: "eta", Input: spec.Input{Items: numbers(160)}, Stages: []spec.Stage{
-		{Op: "sleep", Params: map[string]any{"ms": 100}},
+	id := submitJob(t, c, &spec.Job{Name: "eta", Input: spec.Input{Items: numbers(120)}, Stages: []spec.Stage{
+		{Op: "sleep", Params: map[string]any{"ms": 200}},
 	}})
 	// Sample the status often until a quarter is done.
 	var eta, doneAt float64

@@ -63,10 +63,12 @@ type Tx interface {
 	// StageSetState records a stage's new state.
 	StageSetState(ctx context.Context, jobID string, stage int, state task.StageState) error
 
-	// TaskInsert creates microtasks, one per element of Inputs.
+	// TaskInsert creates microtasks, one per element of Inputs, and sets
+	// p.IDs to their ids in order.
 	TaskInsert(ctx context.Context, p *TaskInsertParams) error
 	// TaskClaim leases up to Limit ready microtasks of one stage to a
-	// worker, oldest first, issuing each a new fencing token.
+	// worker, issuing each a new fencing token: first those of Prefer that
+	// are still ready, then the oldest.
 	TaskClaim(ctx context.Context, p *TaskClaimParams) ([]*Claimed, error)
 	// TaskFinish ends the attempt that holds Token: it commits a result
 	// (State Done), schedules a retry (Failed), gives up (Dead) or puts the
@@ -123,6 +125,8 @@ type TaskInsertParams struct {
 	// Inputs holds each microtask's items; a nil element means the
 	// microtask reads its inputs when claimed (a reduce stage).
 	Inputs [][]task.Item
+	// IDs is set by TaskInsert: the new microtasks' ids, in order.
+	IDs []int64
 }
 
 // TaskClaimParams asks for microtasks of one stage.
@@ -132,6 +136,10 @@ type TaskClaimParams struct {
 	Worker string
 	Limit  int
 	Now    time.Time
+	// Prefer lists microtasks to claim first if they are still ready
+	// (e.g. those whose inputs the worker already holds); ids of other
+	// stages or states are ignored.
+	Prefer []int64
 }
 
 // Claimed is one microtask leased by TaskClaim.

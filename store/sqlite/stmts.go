@@ -8,8 +8,8 @@ import (
 
 // stmts are the writer's hot statements, prepared once.
 type stmts struct {
-	insertTask, claim, finishDone, finishOther, pendingAdd *sql.Stmt
-	all                                                    []*sql.Stmt
+	insertTask, claim, claimOne, finishDone, finishOther, pendingAdd *sql.Stmt
+	all                                                              []*sql.Stmt
 }
 
 func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
@@ -22,6 +22,10 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 		{&s.claim, `UPDATE microtasks
 			SET state = 2, token = token + 1, fence = token + 1, attempts = attempts + 1, worker = ?, started_at = ?
 			WHERE id IN (SELECT id FROM microtasks WHERE job_id = ? AND stage = ? AND state = 1 ORDER BY id LIMIT ?)
+			RETURNING id, token, attempts, input`},
+		{&s.claimOne, `UPDATE microtasks
+			SET state = 2, token = token + 1, fence = token + 1, attempts = attempts + 1, worker = ?, started_at = ?
+			WHERE id = ? AND job_id = ? AND stage = ? AND state = 1
 			RETURNING id, token, attempts, input`},
 		{&s.finishDone, `UPDATE microtasks
 			SET state = 3, result = ?, finished_at = ?, runtime_ms = ?, error = NULL

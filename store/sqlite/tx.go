@@ -73,6 +73,7 @@ func (t *txn) StageSetState(ctx context.Context, jobID string, stage int, state 
 func (t *txn) TaskInsert(ctx context.Context, p *store.TaskInsertParams) error {
 	st := t.tx.StmtContext(ctx, t.st.insertTask)
 	now := ms(p.Now)
+	p.IDs = make([]int64, 0, len(p.Inputs))
 	for _, items := range p.Inputs {
 		var input []byte
 		if items != nil {
@@ -81,18 +82,53 @@ func (t *txn) TaskInsert(ctx context.Context, p *store.TaskInsertParams) error {
 				return fmt.Errorf("insert microtask: %w", err)
 			}
 		}
-		if _, err := st.ExecContext(ctx, p.JobID, p.Stage, len(items), input, now); err != nil {
+		res, err := st.ExecContext(ctx, p.JobID, p.Stage, len(items), input, now)
+		if err != nil {
 			return fmt.Errorf("insert microtask: %w", err)
 		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("insert microtask: %w", err)
+		}
+		p.IDs = append(p.IDs, id)
 	}
 	return nil
 }
 
 func (t *txn) TaskClaim(ctx context.Context, p *store.TaskClaimParams) ([]*store.Claimed, error) {
-	rows, err := t.tx.StmtContext(ctx, t.st.claim).QueryContext(ctx, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit)
+	var out []*store.Claimed
+	if len(p.Prefer) > 0 {
+		one := t.tx.StmtContext(ctx, t.st.claimOne)
+		for _, id := range p.Prefer {
+			if len(out) == p.Limit {
+				return out, nil
+			}
+			rows, err := one.QueryContext(ctx, p.Worker, ms(p.Now), id, p.JobID, p.Stage)
+			if err != nil {
+				return nil, fmt.Errorf("claim microtask %d: %w", id, err)
+			}
+			got, err := scanClaimed(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, got...)
+		}
+	}
+	if len(out) == p.Limit {
+		return out, nil
+	}
+	rows, err := t.tx.StmtContext(ctx, t.st.claim).QueryContext(ctx, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit-len(out))
 	if err != nil {
 		return nil, fmt.Errorf("claim microtasks: %w", err)
 	}
+	rest, err := scanClaimed(rows)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, rest...), nil
+}
+
+func scanClaimed(rows *sql.Rows) ([]*store.Claimed, error) {
 	defer rows.Close()
 	var out []*store.Claimed
 	for rows.Next() {

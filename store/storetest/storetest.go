@@ -24,6 +24,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}{
 		{"JobInsertGetList", testJobs},
 		{"ClaimOrderAndTokens", testClaim},
+		{"ClaimPreferred", testClaimPrefer},
 		{"FinishFencing", testFinishFencing},
 		{"FailWakeRefund", testFailWake},
 		{"CancelAndRevive", testCancelRevive},
@@ -201,6 +202,53 @@ func testClaim(t *testing.T, s store.Store) {
 	c = counts(t, s, "j")
 	if c[0].Running != 3 || c[0].Ready != 0 {
 		t.Fatalf("counts after claims: %+v", c)
+	}
+}
+
+func testClaimPrefer(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var ids []int64
+	tx(t, s, func(tx store.Tx) error {
+		if err := tx.JobInsert(ctx, job("j", 2), nil); err != nil {
+			return err
+		}
+		p := &store.TaskInsertParams{JobID: "j", Stage: 0, Now: t0, Inputs: [][]task.Item{items("a"), items("b"), items("c"), items("d")}}
+		if err := tx.TaskInsert(ctx, p); err != nil {
+			return err
+		}
+		ids = p.IDs
+		q := &store.TaskInsertParams{JobID: "j", Stage: 1, Now: t0, Inputs: [][]task.Item{items("other")}}
+		if err := tx.TaskInsert(ctx, q); err != nil {
+			return err
+		}
+		ids = append(ids, q.IDs...)
+		return nil
+	})
+	if len(ids) != 5 || ids[0] >= ids[1] || ids[1] >= ids[2] {
+		t.Fatalf("inserted ids %v", ids)
+	}
+	// Prefer d and c (and the stage-1 microtask, which must be ignored).
+	var got []*store.Claimed
+	tx(t, s, func(tx store.Tx) error {
+		var err error
+		got, err = tx.TaskClaim(ctx, &store.TaskClaimParams{JobID: "j", Stage: 0, Worker: "w", Limit: 3, Now: t0, Prefer: []int64{ids[3], ids[4], ids[2]}})
+		return err
+	})
+	if len(got) != 3 || got[0].Items[0].ID != "d" || got[1].Items[0].ID != "c" || got[2].Items[0].ID != "a" {
+		var names []string
+		for _, c := range got {
+			names = append(names, c.Items[0].ID)
+		}
+		t.Fatalf("claimed %v, want d, c, then the oldest a", names)
+	}
+	// A preferred id that is no longer ready is skipped.
+	tx(t, s, func(tx store.Tx) error {
+		var err error
+		got, err = tx.TaskClaim(ctx, &store.TaskClaimParams{JobID: "j", Stage: 0, Worker: "w", Limit: 5, Now: t0, Prefer: []int64{ids[3]}})
+		return err
+	})
+	if len(got) != 1 || got[0].Items[0].ID != "b" {
+		t.Fatalf("second claim: %+v", got)
 	}
 }
 
