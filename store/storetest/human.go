@@ -96,7 +96,9 @@ func testHumanStages(t *testing.T, s store.HumanStore) {
 		}
 		return tx.HumanStageInsert(ctx, b)
 	})
-	err := s.HumanInTx(ctx, func(tx store.HumanTx) error { return tx.HumanStageInsert(ctx, &store.HumanStage{JobID: "j1", Stage: 1, CreatedAt: t0}) })
+	err := s.HumanInTx(ctx, func(tx store.HumanTx) error {
+		return tx.HumanStageInsert(ctx, &store.HumanStage{JobID: "j1", Stage: 1, CreatedAt: t0})
+	})
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("duplicate stage: got %v, want ErrConflict", err)
 	}
