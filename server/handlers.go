@@ -15,6 +15,7 @@ import (
 
 	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/coord"
+	"github.com/myriadhq/myriad/human"
 	"github.com/myriadhq/myriad/spec"
 	"github.com/myriadhq/myriad/task"
 )
@@ -28,8 +29,9 @@ func OpenAPI() []byte { return openapiSpec }
 // api0 holds what the handlers need.
 type api0 struct {
 	c       *coord.Coordinator
-	maxBody int64 // job submissions
-	maxSync int64 // worker round trips
+	h       *human.HTTP // nil without human stages
+	maxBody int64       // job submissions
+	maxSync int64       // worker round trips
 }
 
 func (a *api0) submit(w http.ResponseWriter, r *http.Request) {
@@ -107,6 +109,9 @@ func (a *api0) getJob(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st, err := a.c.Job(ctx, r.PathValue("id"))
+	if err == nil {
+		err = a.addHuman(r, st)
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return

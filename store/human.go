@@ -98,11 +98,14 @@ const (
 // HumanStage is one human stage of a job, collected under one coordinator
 // microtask (TaskID) leased with Token.
 type HumanStage struct {
-	JobID      string
-	Stage      int
-	TaskID     int64
-	Token      int64
-	State      HumanStageState
+	JobID  string
+	Stage  int
+	TaskID int64
+	Token  int64
+	State  HumanStageState
+	// Info is what package human keeps of the stage's definition (JSON;
+	// opaque to the store).
+	Info       json.RawMessage
 	Output     json.RawMessage // the labelled items, once Finished
 	CreatedAt  time.Time
 	FinishedAt time.Time // zero while collecting

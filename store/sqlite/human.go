@@ -65,7 +65,7 @@ func (s *Store) AnnotatorList(ctx context.Context) ([]*store.Annotator, error) {
 
 // HumanStageList implements store.HumanStore.
 func (s *Store) HumanStageList(ctx context.Context, active bool) ([]*store.HumanStage, error) {
-	q := `SELECT job_id, stage, task_id, token, state, output, created_at, finished_at FROM human_stages`
+	q := `SELECT job_id, stage, task_id, token, state, info, output, created_at, finished_at FROM human_stages`
 	if active {
 		q += ` WHERE state IN (0, 1)`
 	}
@@ -80,11 +80,11 @@ func (s *Store) HumanStageList(ctx context.Context, active bool) ([]*store.Human
 		h := &store.HumanStage{}
 		var created int64
 		var finished sql.NullInt64
-		var output []byte
-		if err := rows.Scan(&h.JobID, &h.Stage, &h.TaskID, &h.Token, &h.State, &output, &created, &finished); err != nil {
+		var info, output []byte
+		if err := rows.Scan(&h.JobID, &h.Stage, &h.TaskID, &h.Token, &h.State, &info, &output, &created, &finished); err != nil {
 			return nil, fmt.Errorf("list human stages: %w", err)
 		}
-		h.Output = output
+		h.Info, h.Output = info, output
 		h.CreatedAt = fromMS(created)
 		h.FinishedAt = fromMS(finished.Int64)
 		out = append(out, h)
@@ -178,8 +178,12 @@ func (t *txn) AnnotatorUpdate(ctx context.Context, a *store.Annotator) error {
 }
 
 func (t *txn) HumanStageInsert(ctx context.Context, h *store.HumanStage) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO human_stages (job_id, stage, task_id, token, state, output, created_at, finished_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, h.JobID, h.Stage, h.TaskID, h.Token, h.State, nullBytes(h.Output), ms(h.CreatedAt), nullTime(h))
+	info := []byte(h.Info)
+	if info == nil {
+		info = []byte("{}")
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO human_stages (job_id, stage, task_id, token, state, info, output, created_at, finished_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, h.JobID, h.Stage, h.TaskID, h.Token, h.State, info, nullBytes(h.Output), ms(h.CreatedAt), nullTime(h))
 	if isUnique(err) {
 		return fmt.Errorf("insert human stage %s/%d: %w", h.JobID, h.Stage, store.ErrConflict)
 	}

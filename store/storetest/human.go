@@ -88,7 +88,7 @@ func testAnnotators(t *testing.T, s store.HumanStore) {
 
 func testHumanStages(t *testing.T, s store.HumanStore) {
 	ctx := context.Background()
-	a := &store.HumanStage{JobID: "j1", Stage: 1, TaskID: 7, Token: 1, CreatedAt: t0}
+	a := &store.HumanStage{JobID: "j1", Stage: 1, TaskID: 7, Token: 1, CreatedAt: t0, Info: json.RawMessage(`{"title":"t"}`)}
 	b := &store.HumanStage{JobID: "j2", Stage: 0, TaskID: 9, Token: 3, CreatedAt: t0.Add(time.Second)}
 	htx(t, s, func(tx store.HumanTx) error {
 		if err := tx.HumanStageInsert(ctx, a); err != nil {
@@ -116,7 +116,7 @@ func testHumanStages(t *testing.T, s store.HumanStore) {
 	if got.JobID != "j2" || got.Token != 4 || got.State != store.HumanReported || string(got.Output) != `[{"id":"x"}]` || !got.FinishedAt.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("stage j2: %+v", got)
 	}
-	if all[0].Output != nil || !all[0].FinishedAt.IsZero() || all[0].TaskID != 7 {
+	if all[0].Output != nil || !all[0].FinishedAt.IsZero() || all[0].TaskID != 7 || string(all[0].Info) != `{"title":"t"}` {
 		t.Fatalf("stage j1: %+v", all[0])
 	}
 	active, err := s.HumanStageList(ctx, true)

@@ -20,6 +20,7 @@ CREATE TABLE human_stages (
     task_id     INTEGER NOT NULL,
     token       INTEGER NOT NULL,
     state       INTEGER NOT NULL,          -- 0 collecting, 1 finished, 2 reported, 3 canceled
+    info        BLOB NOT NULL,             -- JSON: the stage's definition, as package human needs it
     output      BLOB,                      -- JSON array of labelled items, once finished
     created_at  INTEGER NOT NULL,
     finished_at INTEGER,
