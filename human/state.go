@@ -85,8 +85,8 @@ type itemRT struct {
 	display api.Display
 	// answers are the answers given; assignees everyone ever handed the
 	// item (nobody gets it twice).
-	answers   []*asgRT
-	assignees []string
+	answers    []*asgRT
+	assignees  []string
 	leased     int
 	stopped    bool
 	stopReason crowd.StopReason
