@@ -69,7 +69,7 @@ func (s *Service) Next(ctx context.Context, ann *Annotator, req api.NextRequest)
 			return resp, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-s.stopped:
+		case <-s.quit:
 			return nil, ErrStopped
 		}
 	}

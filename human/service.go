@@ -106,7 +106,8 @@ type Service struct {
 	startOnce, stopOnce sync.Once
 	cancel              context.CancelFunc
 	wg                  sync.WaitGroup
-	stopped             chan struct{}
+	quit                chan struct{} // closed when Stop begins
+	stopped             chan struct{} // closed when Stop is done
 }
 
 // New returns a Service; it does nothing until Start.
@@ -137,6 +138,7 @@ func New(cfg Config) (*Service, error) {
 		fits:       make(chan fitJob, 64),
 		workCh:     make(chan struct{}),
 		bridgeKick: make(chan struct{}, 1),
+		quit:       make(chan struct{}),
 		stopped:    make(chan struct{}),
 	}, nil
 }
@@ -168,6 +170,7 @@ func (s *Service) Start(ctx context.Context) error {
 // Stop stops the Service. Safe to call twice and before Start.
 func (s *Service) Stop() {
 	s.stopOnce.Do(func() {
+		close(s.quit)
 		s.startOnce.Do(func() { close(s.stopped) })
 		if s.cancel != nil {
 			s.cancel()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,10 +20,13 @@ import (
 	"github.com/myriadhq/myriad/ops"
 	"github.com/myriadhq/myriad/server"
 	"github.com/myriadhq/myriad/spec"
+	"github.com/myriadhq/myriad/store/sqlite"
 )
 
 // bundle is a running coordinator with human stages.
 type bundle struct {
+	once sync.Once
+	st   *sqlite.Store
 	srv *server.Server
 	url string
 	c   *client.Client
@@ -59,7 +63,11 @@ func setup(t testing.TB, hc human.Config, dir string) *bundle {
 	for _, o := range ops.Builtins() {
 		opsInfo[o.Name] = coord.OpInfo{Name: o.Name, Reduce: o.Reduce}
 	}
-	s, err := server.New(server.Config{DataDir: dir, Listen: "127.0.0.1:0", Sync: "normal", Logger: testLogger(),
+	st, err := sqlite.Open(context.Background(), dir, sqlite.Options{Sync: "normal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(server.Config{Store: st, Listen: "127.0.0.1:0", Logger: testLogger(),
 		Coord: coord.Config{Ops: opsInfo, Logger: testLogger()}, Human: fast(hc)})
 	if err != nil {
 		t.Fatal(err)
@@ -67,15 +75,18 @@ func setup(t testing.TB, hc human.Config, dir string) *bundle {
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{srv: s, url: s.URL(), c: client.New(s.URL()), dir: dir}
+	b := &bundle{st: st, srv: s, url: s.URL(), c: client.New(s.URL()), dir: dir}
 	t.Cleanup(b.stop)
 	return b
 }
 
 func (b *bundle) stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	b.srv.Shutdown(ctx)
+	b.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		b.srv.Shutdown(ctx)
+		b.st.Close()
+	})
 }
 
 func ctxT(t testing.TB, d time.Duration) context.Context {

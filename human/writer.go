@@ -25,13 +25,13 @@ func (s *Service) do(ctx context.Context, fn func(ctx context.Context, tx store.
 	case s.ops <- o:
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-s.stopped:
+	case <-s.quit:
 		return ErrStopped
 	}
 	select {
 	case err := <-o.done:
 		return err
-	case <-s.stopped:
+	case <-s.quit:
 		return ErrStopped
 	}
 }
