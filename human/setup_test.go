@@ -27,10 +27,10 @@ import (
 type bundle struct {
 	once sync.Once
 	st   *sqlite.Store
-	srv *server.Server
-	url string
-	c   *client.Client
-	dir string
+	srv  *server.Server
+	url  string
+	c    *client.Client
+	dir  string
 }
 
 func testLogger() *slog.Logger {
