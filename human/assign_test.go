@@ -32,7 +32,7 @@ func (b *bundle) assignments(t testing.TB, job string, stage int) ([]*store.Huma
 // waitStage waits until the job's human stage has its items in the store.
 func (b *bundle) waitStage(t testing.TB, job string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		if items, _ := b.st.HumanItemList(context.Background(), job, 0); len(items) > 0 {
 			return
