@@ -47,7 +47,7 @@ func newBrowser(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancel3 := context.WithTimeout(ctx, 8*time.Minute)
 	t.Cleanup(cancel3)
 	return ctx
 }
