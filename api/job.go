@@ -81,6 +81,9 @@ type ResultLine struct {
 	Stage string          `json:"stage"`
 	Data  json.RawMessage `json:"data,omitempty"`
 	Error string          `json:"error,omitempty"`
+	// Dropped is why an operator dropped the item (only in the report of
+	// dropped items, ?dropped=true).
+	Dropped string `json:"dropped,omitempty"`
 }
 
 // Error is the body of every non-2xx answer.

@@ -219,7 +219,20 @@ func (c *Client) Wait(ctx context.Context, id string, progress func(*api.JobStat
 // Results streams the job's results (of the named stages; nil for the
 // final stages), one line per item.
 func (c *Client) Results(ctx context.Context, id string, stages []string, fn func(*api.ResultLine) error) error {
+	return c.results(ctx, id, stages, false, fn)
+}
+
+// Dropped streams the items operators dropped from the job, with their
+// reasons: the job's report (e.g. what a clean stage rejected).
+func (c *Client) Dropped(ctx context.Context, id string, fn func(*api.ResultLine) error) error {
+	return c.results(ctx, id, nil, true, fn)
+}
+
+func (c *Client) results(ctx context.Context, id string, stages []string, dropped bool, fn func(*api.ResultLine) error) error {
 	q := url.Values{}
+	if dropped {
+		q.Set("dropped", "true")
+	}
 	for _, s := range stages {
 		q.Add("stage", s)
 	}

@@ -35,14 +35,33 @@ func (c *Coordinator) commitDone(ctx context.Context, tx store.Tx, a *attempt, o
 	s.itemsOut += int64(len(out))
 	a.worker.info.Done++
 	j.rate.add(now, c.jobDone(j))
-	for _, d := range s.downstream {
-		if j.stages[d].def.Kind == task.Map {
-			if err := c.route(ctx, tx, j, j.stages[d], out, now); err != nil {
-				return false, err
+	if len(s.downstream) > 0 {
+		kept := keptItems(out)
+		for _, d := range s.downstream {
+			if j.stages[d].def.Kind == task.Map {
+				if err := c.route(ctx, tx, j, j.stages[d], kept, now); err != nil {
+					return false, err
+				}
 			}
 		}
 	}
 	return true, nil
+}
+
+// keptItems is out without the items an operator dropped.
+func keptItems(out []task.Item) []task.Item {
+	for i := range out {
+		if out[i].Dropped != "" {
+			kept := make([]task.Item, 0, len(out)-1)
+			for _, it := range out {
+				if it.Dropped == "" {
+					kept = append(kept, it)
+				}
+			}
+			return kept
+		}
+	}
+	return out
 }
 
 func (c *Coordinator) jobDone(j *jobRT) int64 {

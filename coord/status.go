@@ -329,8 +329,10 @@ func (c *Coordinator) Cancel(ctx context.Context, id string) error {
 }
 
 // Results streams the outcome of each item of the given stages (by name;
-// default the final stages, those no other stage takes from).
-func (c *Coordinator) Results(ctx context.Context, id string, stages []string, fn func(*api.ResultLine) error) error {
+// default the final stages, those no other stage takes from). Items an
+// operator dropped are left out; with dropped set, only they are listed,
+// from every stage (or the given ones), with the reason: the job's report.
+func (c *Coordinator) Results(ctx context.Context, id string, stages []string, dropped bool, fn func(*api.ResultLine) error) error {
 	j, err := c.st.JobGet(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("job %s: %w", id, ErrNotFound)
@@ -339,7 +341,11 @@ func (c *Coordinator) Results(ctx context.Context, id string, stages []string, f
 		return err
 	}
 	var idx []int
-	if len(stages) == 0 {
+	if len(stages) == 0 && dropped {
+		for i := range j.Stages {
+			idx = append(idx, i)
+		}
+	} else if len(stages) == 0 {
 		fed := map[string]bool{}
 		for _, s := range j.Stages {
 			for _, a := range s.After {
@@ -364,7 +370,10 @@ func (c *Coordinator) Results(ctx context.Context, id string, stages []string, f
 		}
 	}
 	return c.st.Results(ctx, &store.ResultsParams{JobID: id, Stages: idx}, func(r *store.Result) error {
-		return fn(&api.ResultLine{ID: r.ID, Stage: j.Stages[r.Stage].Name, Data: r.Data, Error: r.Error})
+		if (r.Dropped != "") != dropped {
+			return nil
+		}
+		return fn(&api.ResultLine{ID: r.ID, Stage: j.Stages[r.Stage].Name, Data: r.Data, Error: r.Error, Dropped: r.Dropped})
 	})
 }
 

@@ -304,6 +304,7 @@ func (c *Coordinator) claim(ctx context.Context, tx store.Tx, w *workerRT, want 
 				if items, err = tx.TaskOutputs(ctx, j.job.ID, s.upstream); err != nil {
 					return err
 				}
+				items = keptItems(items)
 				if items == nil {
 					items = []task.Item{}
 				}

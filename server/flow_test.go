@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/client"
 	"github.com/myriadhq/myriad/coord"
 	"github.com/myriadhq/myriad/spec"
@@ -295,5 +296,65 @@ func TestCancel(t *testing.T) {
 	}
 	if _, err := c.Cancel(context.Background(), id); err == nil || !strings.Contains(err.Error(), "already ended") {
 		t.Fatalf("second cancel: %v", err)
+	}
+}
+
+// An operator may drop items with a reason: they go no further, are not
+// in the results, and are listed with the reason in the job's report.
+func TestDroppedItems(t *testing.T) {
+	t.Parallel()
+	b := setup(t, coord.Config{}, "")
+	var mu sync.Mutex
+	seenByReduce := 0
+	startWorker(t, b.url, 2, func(w *worker.Worker) {
+		w.Handle("odd-out", func(_ context.Context, tk *worker.Task) ([]task.Item, error) {
+			out := make([]task.Item, len(tk.Items))
+			for i, it := range tk.Items {
+				out[i] = it
+				var v struct{ N int }
+				json.Unmarshal(it.Data, &v)
+				if v.N%2 == 1 {
+					out[i].Dropped = fmt.Sprintf("%d is odd", v.N)
+				}
+			}
+			return out, nil
+		})
+		w.Handle("count", func(_ context.Context, tk *worker.Task) ([]task.Item, error) {
+			mu.Lock()
+			seenByReduce = len(tk.Items)
+			mu.Unlock()
+			return []task.Item{{ID: "n", Data: json.RawMessage(fmt.Sprint(len(tk.Items)))}}, nil
+		})
+	})
+	c := client.New(b.url)
+	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: numbers(10)}, Stages: []spec.Stage{
+		{Name: "filter", Op: "odd-out", Batch: 3},
+		{Name: "even", Op: "noop", After: []string{"filter"}},
+		{Name: "total", Op: "count", Kind: task.Reduce, After: []string{"filter"}},
+	}})
+	if st, err := c.Wait(ctxT(t, 30*time.Second), id, nil); err != nil || st.State != task.JobCompleted {
+		t.Fatalf("%v %+v", err, st)
+	}
+	res := results(t, c, id, "even")
+	if len(res) != 5 || res["even/i4"].Data == nil || res["even/i3"].Data != nil {
+		t.Fatalf("even results: %v", res)
+	}
+	if len(results(t, c, id, "filter")) != 5 {
+		t.Fatal("dropped items appear in the filter stage's results")
+	}
+	mu.Lock()
+	if seenByReduce != 5 {
+		t.Fatalf("the reduce stage saw %d items, want the 5 kept", seenByReduce)
+	}
+	mu.Unlock()
+	dropped := map[string]string{}
+	if err := c.Dropped(context.Background(), id, func(l *api.ResultLine) error {
+		dropped[l.Stage+"/"+l.ID] = l.Dropped
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(dropped) != 5 || dropped["filter/i7"] != "7 is odd" {
+		t.Fatalf("dropped report: %v", dropped)
 	}
 }

@@ -126,10 +126,11 @@ func (a *api0) results(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stages := r.URL.Query()["stage"]
+	dropped := r.URL.Query().Get("dropped") == "true"
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	started := false
-	err := a.c.Results(r.Context(), id, stages, func(l *api.ResultLine) error {
+	err := a.c.Results(r.Context(), id, stages, dropped, func(l *api.ResultLine) error {
 		if !started {
 			w.Header().Set("Content-Type", "application/x-ndjson")
 			w.WriteHeader(http.StatusOK)

@@ -197,4 +197,7 @@ type Result struct {
 	ID     string
 	Data   json.RawMessage // output data, for a done microtask
 	Error  string          // for a dead microtask
+	// Dropped is the reason an operator gave for dropping this output
+	// item (see task.Item.Dropped).
+	Dropped string
 }

@@ -11,6 +11,11 @@ import (
 type Item struct {
 	ID   string          `json:"id"`
 	Data json.RawMessage `json:"data"`
+	// Dropped, set by an operator on an output item, removes the item
+	// from the job with this reason (e.g. "duplicate of cat/3.png"): it
+	// goes no further and appears in the job's report of dropped items,
+	// not in its results.
+	Dropped string `json:"dropped,omitempty"`
 }
 
 // StageKind says how a stage consumes its inputs.

@@ -158,6 +158,7 @@ func printStatus(w io.Writer, st *api.JobStatus) {
 func resultsCmd(g *globals) *cobra.Command {
 	var out string
 	var stages []string
+	var dropped bool
 	cmd := &cobra.Command{
 		Use:   "results JOB",
 		Short: "Write a job's merged results, one JSON line per item (item ids kept)",
@@ -169,9 +170,10 @@ func resultsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeResults(ctx, c, id, stages, out, g.stdout)
+			return writeResults(ctx, c, id, stages, dropped, out, g.stdout)
 		},
 	}
+	cmd.Flags().BoolVar(&dropped, "dropped", false, "list the items operators dropped, with the reason, instead")
 	cmd.Flags().StringVarP(&out, "output", "o", "-", "output file (- for stdout)")
 	cmd.Flags().StringSliceVar(&stages, "stage", nil, "stages to export (default the final ones)")
 	return cmd
@@ -179,7 +181,7 @@ func resultsCmd(g *globals) *cobra.Command {
 
 // writeResults streams results to a file, atomically: a failure leaves no
 // partial file behind.
-func writeResults(ctx context.Context, c *client.Client, id string, stages []string, path string, stdout io.Writer) error {
+func writeResults(ctx context.Context, c *client.Client, id string, stages []string, dropped bool, path string, stdout io.Writer) error {
 	var w io.Writer = stdout
 	var f *os.File
 	if path != "-" && path != "" {
@@ -194,7 +196,13 @@ func writeResults(ctx context.Context, c *client.Client, id string, stages []str
 	bw := bufio.NewWriterSize(w, 256<<10)
 	enc := json.NewEncoder(bw)
 	n := 0
-	err := c.Results(ctx, id, stages, func(l *api.ResultLine) error { n++; return enc.Encode(l) })
+	line := func(l *api.ResultLine) error { n++; return enc.Encode(l) }
+	var err error
+	if dropped {
+		err = c.Dropped(ctx, id, line)
+	} else {
+		err = c.Results(ctx, id, stages, line)
+	}
 	if err == nil {
 		err = bw.Flush()
 	}

@@ -67,7 +67,7 @@ func runCmd(g *globals) *cobra.Command {
 				}
 				return err
 			}
-			if err := writeResults(ctx, c, sub.ID, nil, out, g.stdout); err != nil {
+			if err := writeResults(ctx, c, sub.ID, nil, false, out, g.stdout); err != nil {
 				return err
 			}
 			if out != "-" {

@@ -269,7 +269,7 @@ func (s *Store) stageResults(ctx context.Context, jobID string, stage int, fn fu
 					return fmt.Errorf("decode result of microtask %d: %w", r.id, err)
 				}
 				for _, it := range items {
-					if err := fn(&store.Result{Stage: stage, TaskID: r.id, ID: it.ID, Data: it.Data}); err != nil {
+					if err := fn(&store.Result{Stage: stage, TaskID: r.id, ID: it.ID, Data: it.Data, Dropped: it.Dropped}); err != nil {
 						return err
 					}
 				}
