@@ -151,7 +151,7 @@ func TestBrowserLabelsTenItemsByKeyboard(t *testing.T) {
 		i := numberOf(cur)
 		key := fmt.Sprint(1 + i%3) // 1 cat, 2 dog, 3 bird
 		if len(answered) == 4 {
-			shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(90))
+			shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 			if err != nil {
 				t.Fatal(err)
 			}

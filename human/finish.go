@@ -89,19 +89,20 @@ func (sn *stageSnap) label(ctx context.Context) ([]task.Item, *crowd.Result, err
 		}
 		answers = append(answers, it.answers...)
 	}
-	var res *crowd.Result
+	var res, mv *crowd.Result
 	if len(answers) > 0 {
 		var err error
-		switch sn.method {
-		case crowd.MethodMajority:
-			res, err = crowd.MajorityVote(answers, crowd.MajorityOptions{Labels: sn.labels, Weights: sn.weights, Seed: 1})
-		default:
+		mv, err = crowd.MajorityVote(answers, crowd.MajorityOptions{Labels: sn.labels, Weights: sn.weights, Seed: 1})
+		if err == nil && sn.method == crowd.MethodDawidSkene {
 			res, err = crowd.DawidSkene(ctx, answers, crowd.DSOptions{Labels: sn.labels, Known: known, Seed: 1})
+		} else {
+			res = mv
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("aggregate answers: %w", err)
 		}
 	}
+	uniform := 1/float64(len(sn.labels)) + 1e-6
 	var order []snapItem
 	for _, it := range sn.items {
 		if it.rec.Seq >= 0 {
@@ -125,6 +126,12 @@ func (sn *stageSnap) label(ctx context.Context) ([]task.Item, *crowd.Result, err
 			if !ok {
 				f["label"], f["confidence"], f["source"] = nil, 0.0, SourceNone
 				break
+			}
+			if r.Confidence < uniform && res != mv {
+				// Dawid-Skene has no information on this item (e.g. one
+				// answer, by an annotator seen nowhere else): its
+				// majority vote decides.
+				r, _ = mv.Item(it.q)
 			}
 			post := map[string]float64{}
 			for i, l := range res.Labels {
