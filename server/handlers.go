@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -189,7 +190,10 @@ func (a *api0) sync(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api0) listWorkers(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.c.Workers())
+	// The human service's bridge is a worker only to the coordinator; the
+	// people behind it are listed by GET /v1/annotators.
+	ws := slices.DeleteFunc(a.c.Workers(), func(w task.Worker) bool { return w.ID == human.WorkerID })
+	writeJSON(w, http.StatusOK, ws)
 }
 
 func (a *api0) listOps(w http.ResponseWriter, r *http.Request) {
