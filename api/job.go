@@ -31,6 +31,8 @@ type JobStatus struct {
 	Errors  []TaskError   `json:"errors,omitempty"`
 	Rate    float64       `json:"rate"` // microtasks per second, recent
 	Elapsed float64       `json:"elapsed_s"`
+	// Human is the progress and budget of the job's human stages.
+	Human []HumanStageStatus `json:"human,omitempty"`
 }
 
 // StageStatus is one stage's progress.

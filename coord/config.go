@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/myriadhq/myriad/spec"
 	"github.com/myriadhq/myriad/store"
+	"github.com/myriadhq/myriad/task"
 )
 
 // Defaults for Config.
@@ -53,6 +55,9 @@ type OpInfo struct {
 	Name string
 	// Reduce makes a stage using it a reduce stage unless it says kind.
 	Reduce bool
+	// Check, if set, checks a stage's params at submit (see
+	// spec.ParamChecker); errors name fields relative to the params.
+	Check func(raw *spec.Stage, s *task.Stage) []spec.ParamError
 }
 
 func (c *Config) withDefaults() Config {

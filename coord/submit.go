@@ -115,12 +115,19 @@ func (c *Coordinator) Ops() spec.Ops {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	known := opList{}
+	checks := checkedOps{opList: known}
 	for name, info := range c.cfg.Ops {
 		kind := task.Map
 		if info.Reduce {
 			kind = task.Reduce
 		}
 		known[name] = kind
+		if info.Check != nil {
+			if checks.check == nil {
+				checks.check = map[string]func(*spec.Stage, *task.Stage) []spec.ParamError{}
+			}
+			checks.check[name] = info.Check
+		}
 	}
 	for _, w := range c.workers {
 		for op := range w.ops {
@@ -129,10 +136,27 @@ func (c *Coordinator) Ops() spec.Ops {
 			}
 		}
 	}
+	if checks.check != nil {
+		return checks
+	}
 	return known
 }
 
 type opList map[string]task.StageKind
+
+// checkedOps are operators some of which check their params at submit
+// (OpInfo.Check).
+type checkedOps struct {
+	opList
+	check map[string]func(*spec.Stage, *task.Stage) []spec.ParamError
+}
+
+func (o checkedOps) CheckStage(raw *spec.Stage, s *task.Stage) []spec.ParamError {
+	if f := o.check[s.Op]; f != nil {
+		return f(raw, s)
+	}
+	return nil
+}
 
 func (o opList) Lookup(op string) (task.StageKind, bool) { k, ok := o[op]; return k, ok }
 

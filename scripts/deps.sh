@@ -11,6 +11,8 @@ apt_install() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 command -v sh >/dev/null || need+=(dash)
+# The annotator app's browser test drives Debian's Chromium (human/browser_test.go).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
 	apt_install "${need[@]}"
 fi

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/coord"
+	"github.com/myriadhq/myriad/human"
 	"github.com/myriadhq/myriad/spec"
 	"github.com/myriadhq/myriad/task"
 )
@@ -28,6 +30,7 @@ func OpenAPI() []byte { return openapiSpec }
 // api0 holds what the handlers need.
 type api0 struct {
 	c       *coord.Coordinator
+	h       *human.HTTP  // nil without human stages
 	maxBody int64        // job submissions
 	maxSync int64        // worker round trips
 	blobs   http.Handler // /v1/blobs, nil without a blob store
@@ -108,6 +111,9 @@ func (a *api0) getJob(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st, err := a.c.Job(ctx, r.PathValue("id"))
+	if err == nil {
+		err = a.addHuman(r, st)
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -185,7 +191,10 @@ func (a *api0) sync(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api0) listWorkers(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.c.Workers())
+	// The human service's bridge is a worker only to the coordinator; the
+	// people behind it are listed by GET /v1/annotators.
+	ws := slices.DeleteFunc(a.c.Workers(), func(w task.Worker) bool { return w.ID == human.WorkerID })
+	writeJSON(w, http.StatusOK, ws)
 }
 
 func (a *api0) listOps(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,10 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/myriadhq/myriad/human"
+)
 
 // route is one API endpoint. The table is the single list of what the
 // server answers; the OpenAPI test checks openapi.yaml against it.
@@ -24,4 +28,21 @@ var routes = []route{
 	{"GET", "/v1/openapi.yaml", (*api0).openapi},
 	{"GET", "/healthz", (*api0).healthz},
 	{"GET", "/readyz", (*api0).readyz},
+
+	// Human computation (issue 7): the annotator app and API, annotators.
+	{"GET", "/annotate/", hroute((*human.HTTP).App)},
+	{"GET", "/annotate/{file}", hroute((*human.HTTP).App)},
+	{"POST", "/v1/annotate/signin", hroute((*human.HTTP).Signin)},
+	{"POST", "/v1/annotate/signout", hroute((*human.HTTP).Signout)},
+	{"GET", "/v1/annotate/me", hroute((*human.HTTP).Me)},
+	{"GET", "/v1/annotate/stages", hroute((*human.HTTP).Stages)},
+	{"POST", "/v1/annotate/next", hroute((*human.HTTP).Next)},
+	{"POST", "/v1/annotate/tasks/{id}/answer", hroute((*human.HTTP).Answer)},
+	{"POST", "/v1/annotate/tasks/{id}/skip", hroute((*human.HTTP).Skip)},
+	{"POST", "/v1/annotate/tasks/{id}/undo", hroute((*human.HTTP).Undo)},
+	{"POST", "/v1/annotators", hroute((*human.HTTP).CreateAnnotator)},
+	{"GET", "/v1/annotators", hroute((*human.HTTP).ListAnnotators)},
+	{"POST", "/v1/annotators/{name}/pause", hroute((*human.HTTP).PauseAnnotator)},
+	{"POST", "/v1/annotators/{name}/resume", hroute((*human.HTTP).ResumeAnnotator)},
+	{"GET", "/v1/jobs/{id}/answers", hroute((*human.HTTP).JobAnswers)},
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/myriadhq/myriad/blob"
 	"github.com/myriadhq/myriad/coord"
+	"github.com/myriadhq/myriad/human"
 	"github.com/myriadhq/myriad/store"
 	"github.com/myriadhq/myriad/store/sqlite"
 )
@@ -46,6 +47,11 @@ type Config struct {
 	// MaxBody bounds a job submission's body; MaxSync a worker's.
 	MaxBody, MaxSync int64
 	Logger           *slog.Logger
+	// Human configures human stages and the annotator app (its Store and
+	// Coord are filled in). They run when the store implements
+	// store.HumanStore, unless NoHuman is set.
+	Human   human.Config
+	NoHuman bool
 }
 
 // Server is a coordinator with its store and HTTP listener.
@@ -56,6 +62,7 @@ type Server struct {
 	own   bool // st was opened here
 	blobs blob.Store
 	c     *coord.Coordinator
+	h     *human.Service
 	ln    net.Listener
 	http  *http.Server
 	done  chan error
@@ -98,6 +105,11 @@ func (s *Server) Start(ctx context.Context) error {
 	cc := s.cfg.Coord
 	cc.Store = s.st
 	cc.Logger = cmp.Or(cc.Logger, s.log)
+	hs, withHuman := s.st.(store.HumanStore)
+	withHuman = withHuman && !s.cfg.NoHuman
+	if withHuman {
+		cc.Ops = humanOps(cc.Ops)
+	}
 	c, err := coord.New(cc)
 	if err != nil {
 		s.closeStore()
@@ -108,15 +120,30 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("start coordinator: %w", err)
 	}
 	s.c = c
+	if withHuman {
+		hc := s.cfg.Human
+		hc.Store, hc.Coord = hs, c
+		hc.Logger = cmp.Or(hc.Logger, s.log)
+		h, err := human.New(hc)
+		if err == nil {
+			err = h.Start(ctx)
+		}
+		if err != nil {
+			c.Stop()
+			s.closeStore()
+			return fmt.Errorf("start human stages: %w", err)
+		}
+		s.h = h
+	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
-		c.Stop()
+		s.stopServices()
 		s.closeStore()
 		return fmt.Errorf("listen: %w", err)
 	}
 	s.ln = ln
 	s.http = &http.Server{
-		Handler:           Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs}),
+		Handler:           Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs, Human: s.h}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -129,6 +156,31 @@ func (s *Server) Start(ctx context.Context) error {
 
 // Coordinator returns the running coordinator (nil before Start).
 func (s *Server) Coordinator() *coord.Coordinator { return s.c }
+
+// Human returns the human stages' service (nil before Start, or when the
+// store keeps no human state).
+func (s *Server) Human() *human.Service { return s.h }
+
+// humanOps adds the human operator to the coordinator's operators.
+func humanOps(ops map[string]coord.OpInfo) map[string]coord.OpInfo {
+	out := make(map[string]coord.OpInfo, len(ops)+1)
+	for k, v := range ops {
+		out[k] = v
+	}
+	out[human.Op] = coord.OpInfo{Name: human.Op, Reduce: true, Check: human.CheckStage}
+	return out
+}
+
+// stopServices stops the human service (whose bridge talks to the
+// coordinator) and then the coordinator.
+func (s *Server) stopServices() {
+	if s.h != nil {
+		s.h.Stop()
+	}
+	if s.c != nil {
+		s.c.Stop()
+	}
+}
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
@@ -148,10 +200,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.http != nil {
 			// Long polls end at once when the coordinator stops, so stop
 			// it first and then drain the HTTP side.
-			s.c.Stop()
+			s.stopServices()
 			err = s.http.Shutdown(ctx)
-		} else if s.c != nil {
-			s.c.Stop()
+		} else {
+			s.stopServices()
 		}
 		s.closeStore()
 	})
@@ -176,6 +228,8 @@ type HandlerOptions struct {
 	Logger           *slog.Logger
 	// Blobs is served at /v1/blobs; nil answers 404 there.
 	Blobs blob.Store
+	// Human serves the annotator app and API; nil answers them 404.
+	Human *human.Service
 }
 
 // Handler serves the API over a coordinator.
@@ -183,6 +237,9 @@ func Handler(c *coord.Coordinator, opt HandlerOptions) http.Handler {
 	a := &api0{c: c, maxBody: cmp.Or(opt.MaxBody, DefaultMaxBody), maxSync: cmp.Or(opt.MaxSync, DefaultMaxSync)}
 	if opt.Blobs != nil {
 		a.blobs = &blob.Handler{Store: opt.Blobs}
+	}
+	if opt.Human != nil {
+		a.h = opt.Human.HTTP()
 	}
 	mux := http.NewServeMux()
 	for _, rt := range routes {

@@ -72,6 +72,20 @@ func Compile(j *Job, ops Ops) ([]task.Stage, error) {
 			v.add(fmt.Sprintf("stages[%d].after", i), "a reduce stage takes either the job's input or other stages, not both")
 		}
 	}
+	if pc, ok := ops.(ParamChecker); ok {
+		for i := range stages {
+			if _, known := ops.Lookup(stages[i].Op); !known {
+				continue
+			}
+			for _, pe := range pc.CheckStage(&j.Stages[i], &stages[i]) {
+				field := fmt.Sprintf("stages[%d].params", i)
+				if pe.Field != "" {
+					field += "." + pe.Field
+				}
+				v.add(field, "%s", pe.Msg)
+			}
+		}
+	}
 	if len(v.errs) == 0 {
 		if cycle := findCycle(stages, index); cycle != nil {
 			v.add(fmt.Sprintf("stages[%d].after", index[cycle[0]]), "stages form a cycle: %s", strings.Join(cycle, " → "))

@@ -145,6 +145,11 @@ func printStatus(w io.Writer, st *api.JobStatus) {
 			s.Counts.Pending, (time.Duration(s.MeanMS * 1e6)).Round(time.Microsecond*100))
 	}
 	tw.Flush()
+	if len(st.Human) > 0 {
+		fmt.Fprintln(w)
+		printHuman(tw, st)
+		tw.Flush()
+	}
 	for _, e := range st.Errors {
 		fmt.Fprintf(w, "dead: microtask %d (stage %s, %d attempts): %s\n", e.Task, e.Stage, e.Attempts, e.Error)
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/myriadhq/myriad/client"
+	"github.com/myriadhq/myriad/human"
 	"github.com/myriadhq/myriad/spec"
 	"github.com/myriadhq/myriad/task"
 )
@@ -47,6 +48,16 @@ func remoteOps(ctx context.Context, c *client.Client) (spec.Ops, error) {
 
 // opNames maps operator names to their default stage kind.
 type opNames map[string]task.StageKind
+
+// CheckStage checks the params of the operators the CLI knows (human
+// stages), so their errors name the spec file's lines before anything
+// is sent (see spec.ParamChecker).
+func (o opNames) CheckStage(raw *spec.Stage, s *task.Stage) []spec.ParamError {
+	if s.Op == human.Op {
+		return human.CheckStage(raw, s)
+	}
+	return nil
+}
 
 func (o opNames) Lookup(op string) (task.StageKind, bool) { k, ok := o[op]; return k, ok }
 func (o opNames) Names() []string {

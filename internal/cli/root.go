@@ -132,6 +132,7 @@ func newRoot(g *globals) *cobra.Command {
 		upCmd(g), serverCmd(g), workerCmd(g), runCmd(g),
 		submitCmd(g), statusCmd(g), resultsCmd(g), jobsCmd(g), cancelCmd(g), workersCmd(g),
 		aggregateCmd(g), versionCmd(g),
+		annotatorsCmd(g), answersCmd(g),
 	)
 	return root
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/myriadhq/myriad/client"
+	"github.com/myriadhq/myriad/human"
 	"github.com/myriadhq/myriad/task"
 )
 
@@ -86,7 +87,7 @@ func runCmd(g *globals) *cobra.Command {
 
 // localOps are the operators of the embedded coordinator and worker.
 func localOps() opNames {
-	m := opNames{}
+	m := opNames{human.Op: task.Reduce}
 	for name, info := range builtinOps() {
 		m[name] = task.Map
 		if info.Reduce {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -95,23 +96,49 @@ func cmpOr[T comparable](v, def T) T {
 	return v
 }
 
-// migrate applies the embedded migrations newer than the database's
-// user_version, each in its own transaction.
+// migrate applies, in name order, each embedded migration the database
+// has not applied yet, each in its own transaction, recording it by name
+// in schema_migrations. Tracking names rather than a version counter keeps
+// it right when migrations from different branches land out of order.
 func (s *Store) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	sort.Strings(names)
-	var have int
-	if err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
-		return fmt.Errorf("migrate: read version: %w", err)
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
-	if have > len(names) {
-		return fmt.Errorf("migrate: database is at version %d, this binary knows %d: use a newer myriad", have, len(names))
+	applied := map[string]bool{}
+	rows, err := s.w.QueryContext(ctx, `SELECT name FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
-	for i := have; i < len(names); i++ {
-		body, err := migrations.ReadFile(names[i])
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate: %w", err)
+		}
+		applied[n] = true
+	}
+	rows.Close()
+	known := map[string]bool{}
+	for _, n := range names {
+		known[path.Base(n)] = true
+	}
+	for n := range applied {
+		if !known[n] {
+			return fmt.Errorf("migrate: the database has migration %s, which this binary does not know: use a newer myriad", n)
+		}
+	}
+	for _, full := range names {
+		name := path.Base(full)
+		if applied[name] {
+			continue
+		}
+		body, err := migrations.ReadFile(full)
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
@@ -121,14 +148,14 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("migrate %s: %w", names[i], err)
+			return fmt.Errorf("migrate %s: %w", name, err)
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UnixMilli()); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("migrate %s: %w", names[i], err)
+			return fmt.Errorf("migrate %s: %w", name, err)
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate %s: %w", names[i], err)
+			return fmt.Errorf("migrate %s: %w", name, err)
 		}
 	}
 	return nil

@@ -1,0 +1,94 @@
+package human_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/myriadhq/myriad/crowd"
+	"github.com/myriadhq/myriad/human"
+	"github.com/myriadhq/myriad/human/sim"
+	"github.com/myriadhq/myriad/task"
+)
+
+var binary = []string{"yes", "no"}
+
+func yesNo(i int) string {
+	if i%3 == 0 {
+		return "no"
+	}
+	return "yes"
+}
+
+// A human stage with fixed redundancy: every item gets exactly k answers
+// from k distinct annotators, the job completes with every item labelled
+// by people, and the answers and budget show in the job's status.
+func TestFixedRedundancy(t *testing.T) {
+	t.Parallel()
+	b := setup(t, human.Config{}, "")
+	toks := b.annotators(t, "ann", 6)
+	const n, k = 30, 3
+	id := submit(t, b.c, humanJob("fixed", textItems(n, "sentence"), map[string]any{
+		"title": "Is it so?", "labels": binary, "k": k, "reward": 0.05, "budget": 100, "currency": "EUR",
+	}))
+	s, _ := crowd.NewSimulator(1, binary)
+	c := &sim.Crowd{URL: b.url, Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{Accuracy: 0.9} }),
+		Answer: sim.Modelled(s, truthByText(yesNo))}
+	rep, err := c.Run(ctxT(t, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := wait(t, b.c, id)
+	if st.State != task.JobCompleted {
+		t.Fatalf("job %s: %+v", st.State, st.Errors)
+	}
+	if rep.Answers != n*k {
+		t.Errorf("the crowd gave %d answers, want %d (n·k)", rep.Answers, n*k)
+	}
+	res := results(t, b.c, id)
+	if len(res) != n {
+		t.Fatalf("%d results, want %d", len(res), n)
+	}
+	correct := 0
+	for i, r := range res {
+		if r.Source != human.SourceHuman || r.Answers != k || r.Label == nil {
+			t.Fatalf("item %s: %+v", r.ID, r)
+		}
+		if *r.Label == yesNo(i) {
+			correct++
+		}
+	}
+	if correct < n*8/10 {
+		t.Errorf("%d/%d labels right with 90%% accurate annotators", correct, n)
+	}
+	if len(st.Human) != 1 {
+		t.Fatalf("status has %d human stages", len(st.Human))
+	}
+	h := st.Human[0]
+	if h.Items != n || h.Stopped != n || h.Answers != n*k || h.State != "reported" || h.Annotators == 0 {
+		t.Errorf("human status: %+v", h)
+	}
+	if want := float64(n*k) * 0.05; h.Spent < want-1e-9 || h.Spent > want+1e-9 || h.Remaining == nil || *h.Remaining != 100-want {
+		t.Errorf("spent %v remaining %v, want %v and %v", h.Spent, h.Remaining, want, 100-want)
+	}
+	var csv bytes.Buffer
+	if err := b.c.JobAnswers(context.Background(), id, &csv); err != nil {
+		t.Fatal(err)
+	}
+	answers, err := crowd.ReadAnswers(&csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(answers) != n*k {
+		t.Fatalf("%d answers exported, want %d", len(answers), n*k)
+	}
+	seen := map[[2]string]bool{}
+	for _, a := range answers {
+		key := [2]string{a.Question, a.Worker}
+		if seen[key] {
+			t.Fatalf("%s answered %s twice", a.Worker, a.Question)
+		}
+		seen[key] = true
+	}
+}
