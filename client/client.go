@@ -2,7 +2,6 @@ package client
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/myriadhq/myriad/api"
@@ -19,10 +19,12 @@ import (
 	"github.com/myriadhq/myriad/task"
 )
 
-// Client talks to a coordinator.
+// Client talks to a coordinator, or to any of several that share one
+// store (see New).
 type Client struct {
-	base string
-	http *http.Client
+	bases []string
+	cur   atomic.Int64 // index into bases of the one that last answered
+	http  *http.Client
 }
 
 // Option configures a Client.
@@ -32,9 +34,10 @@ type Option func(*Client)
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
 // New returns a client for the coordinator at base (e.g.
-// "http://127.0.0.1:7070").
+// "http://127.0.0.1:7070"), or for several replicas sharing one store,
+// separated by commas: a request that cannot reach one goes to the next.
 func New(base string, opts ...Option) *Client {
-	c := &Client{base: strings.TrimRight(base, "/"), http: &http.Client{}}
+	c := &Client{bases: splitBases(base), http: &http.Client{}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -62,22 +65,14 @@ func IsNotFound(err error) bool {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body any, out any) error {
-	var rd io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return fmt.Errorf("encode request: %w", err)
 		}
-		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := c.http.Do(req)
+	res, err := c.send(ctx, method, path, b)
 	if err != nil {
 		return err
 	}
@@ -236,11 +231,7 @@ func (c *Client) results(ctx context.Context, id string, stages []string, droppe
 	for _, s := range stages {
 		q.Add("stage", s)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/jobs/"+url.PathEscape(id)+"/results?"+q.Encode(), nil)
-	if err != nil {
-		return err
-	}
-	res, err := c.http.Do(req)
+	res, err := c.send(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/results?"+q.Encode(), nil)
 	if err != nil {
 		return err
 	}

@@ -50,11 +50,7 @@ func (c *Client) PauseAnnotator(ctx context.Context, who string, pause bool, rea
 // JobAnswers copies a job's human answers (CSV: question,worker,answer,
 // stage,kind,ms,answered_at) to w.
 func (c *Client) JobAnswers(ctx context.Context, id string, w io.Writer) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/jobs/"+url.PathEscape(id)+"/answers", nil)
-	if err != nil {
-		return err
-	}
-	res, err := c.http.Do(req)
+	res, err := c.send(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/answers", nil)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,8 @@ type Coordinator struct {
 	wg                  sync.WaitGroup
 	stopped             chan struct{}
 	running             bool
+
+	cl cluster // set when other coordinators share the store (shared.go)
 }
 
 // New returns a coordinator; it does nothing until Start.
@@ -78,6 +80,7 @@ func New(cfg Config) (*Coordinator, error) {
 		jobCh:     make(chan struct{}),
 		sweepKick: make(chan struct{}, 1),
 		stopped:   make(chan struct{}),
+		cl:        cluster{st: clusterOf(cfg.Store)},
 	}, nil
 }
 
@@ -99,6 +102,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		c.wg.Add(2)
 		go func() { defer c.wg.Done(); c.writer(run) }()
 		go func() { defer c.wg.Done(); c.sweeper(run) }()
+		c.startCluster(run)
 		// Settle every job once: a crash may have left nothing to do but
 		// closing stages that were already complete.
 		err = c.do(ctx, func(ctx context.Context, tx store.Tx) error {

@@ -157,6 +157,10 @@ func (c *Coordinator) route(ctx context.Context, tx store.Tx, j *jobRT, s *stage
 		if err != nil {
 			return err
 		}
+		if len(taken) == 0 && c.shared() {
+			s.counts.Pending = 0 // another coordinator took them
+			break
+		}
 		if len(taken) == 0 {
 			return fmt.Errorf("stage %s of job %s: %d items buffered but none found", s.def.Name, j.job.ID, s.counts.Pending)
 		}
@@ -215,6 +219,16 @@ func (c *Coordinator) settleJob(ctx context.Context, tx store.Tx, j *jobRT) erro
 		if !c.inputsDone(j, s) {
 			continue
 		}
+		if c.shared() && mayClose(s) {
+			// Decide from the store, under the stage's lock, so that
+			// exactly one coordinator flushes, starts or closes it.
+			if err := c.lockStageLocked(ctx, tx, j, s); err != nil {
+				return err
+			}
+			if s.state == task.StageDone {
+				return c.settleJob(ctx, tx, j)
+			}
+		}
 		switch {
 		case s.def.Kind == task.Map && s.counts.Pending > 0:
 			items, err := tx.PendingTake(ctx, j.job.ID, s.idx, int(s.counts.Pending))
@@ -249,8 +263,14 @@ func (c *Coordinator) settleJob(ctx context.Context, tx store.Tx, j *jobRT) erro
 	if dead > 0 {
 		state = task.JobCompletedWithErrors
 	}
-	if err := tx.JobSetState(ctx, j.job.ID, state, now); err != nil {
+	ended, err := tx.JobFinish(ctx, j.job.ID, state, now)
+	if err != nil {
 		return err
+	}
+	if !ended { // another coordinator ended it first
+		delete(c.jobs, j.job.ID)
+		c.signalJobsLocked()
+		return nil
 	}
 	j.job.State = state
 	fin := now.UTC()

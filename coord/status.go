@@ -16,8 +16,9 @@ import (
 // Job returns a job's status: live counts and ETA while it runs, the
 // store's record once it has ended.
 func (c *Coordinator) Job(ctx context.Context, id string) (*api.JobStatus, error) {
+	ended := c.endedElsewhere(ctx, id)
 	c.mu.Lock()
-	if j := c.jobs[id]; j != nil {
+	if j := c.jobs[id]; j != nil && !ended {
 		st := c.liveStatusLocked(j)
 		c.mu.Unlock()
 		if err := c.addErrors(ctx, st); err != nil {
@@ -280,16 +281,24 @@ func (c *Coordinator) Cancel(ctx context.Context, id string) error {
 	var found bool
 	err := c.do(ctx, func(ctx context.Context, tx store.Tx) error {
 		j := c.jobs[id]
+		if j == nil && c.shared() {
+			var err error
+			if j, err = c.loadJobLocked(ctx, id); err != nil {
+				return err
+			}
+		}
 		found = j != nil
 		if j == nil {
 			return nil
 		}
 		now := c.clock.Now()
-		moved, err := tx.TaskCancel(ctx, id, now)
-		if err != nil {
+		if ended, err := tx.JobFinish(ctx, id, task.JobCanceled, now); err != nil || !ended {
+			// Ended by another coordinator meanwhile: nothing to cancel.
+			found = false
 			return err
 		}
-		if err := tx.JobSetState(ctx, id, task.JobCanceled, now); err != nil {
+		moved, err := tx.TaskCancel(ctx, id, now)
+		if err != nil {
 			return err
 		}
 		for _, a := range c.attempts {

@@ -30,7 +30,7 @@ func (c *Coordinator) sweeper(ctx context.Context) {
 		}
 		c.mu.Unlock()
 		t.Reset(next)
-		if c.sweepDue() {
+		if c.Leading() && c.sweepDue() {
 			if err := c.Sweep(ctx); err != nil && ctx.Err() == nil {
 				c.log.Error("sweep", "err", err)
 			}

@@ -141,6 +141,15 @@ func mapsEqual(a, b map[string]string) bool {
 // transaction shared with other requests.
 func (c *Coordinator) syncOnce(ctx context.Context, tx store.Tx, w *workerRT, req *api.SyncRequest, resp *api.SyncResponse) error {
 	now := c.clock.Now()
+	if c.shared() {
+		if err := c.adoptLeasesLocked(ctx, tx, w, req); err != nil {
+			return err
+		}
+	}
+	tx, err := c.finishAheadLocked(ctx, tx, w, req, now)
+	if err != nil {
+		return err
+	}
 	resp.Leases, resp.Accepted, resp.Refused, resp.Cancel = resp.Leases[:0], resp.Accepted[:0], resp.Refused[:0], resp.Cancel[:0]
 	reported := make(map[int64]bool, len(req.Done)+len(req.Failed)+len(req.Released))
 	holder := func(ref api.TaskRef) (*attempt, string) {
@@ -238,7 +247,7 @@ func (c *Coordinator) syncOnce(ctx context.Context, tx store.Tx, w *workerRT, re
 			return err
 		}
 	}
-	if w.dirty || now.Sub(w.persistedAt) > 10*time.Second {
+	if w.dirty || now.Sub(w.persistedAt) > c.persistEvery() {
 		if err := tx.WorkerUpsert(ctx, &w.info); err != nil {
 			return err
 		}

@@ -73,6 +73,8 @@ func (c *Coordinator) writer(ctx context.Context) {
 // runBatch runs ops in one transaction. On failure the in-memory state,
 // which the ops already changed, is rebuilt from the store.
 func (c *Coordinator) runBatch(ctx context.Context, ops []*op) error {
+	c.cl.batchMu.Lock() // a refresh waits for the batch (shared.go)
+	defer c.cl.batchMu.Unlock()
 	err := c.st.InTx(ctx, func(tx store.Tx) error {
 		c.mu.Lock()
 		defer c.mu.Unlock() // released before the commit

@@ -45,4 +45,5 @@ var routes = []route{
 	{"POST", "/v1/annotators/{name}/pause", hroute((*human.HTTP).PauseAnnotator)},
 	{"POST", "/v1/annotators/{name}/resume", hroute((*human.HTTP).ResumeAnnotator)},
 	{"GET", "/v1/jobs/{id}/answers", hroute((*human.HTTP).JobAnswers)},
+	{"GET", "/metrics", (*api0).metrics},
 }

@@ -38,9 +38,14 @@ type Config struct {
 	// share one (e.g. a shared volume).
 	Blobs   blob.Store
 	BlobDir string
+	// StoreURL, if set (and Store is not), opens a shared store instead
+	// of SQLite: a postgres:// URL that several servers may use at once.
+	StoreURL string
 	// Listen is the TCP address; "127.0.0.1:0" picks a free port.
 	Listen string
-	// Sync is the SQLite synchronous mode ("full" or "normal").
+	// Sync is the store's durability ("full" or "normal"): SQLite's
+	// synchronous mode, or PostgreSQL's synchronous_commit (off for
+	// normal).
 	Sync string
 	// Coord configures the coordinator; its Store field is filled in.
 	Coord coord.Config
@@ -72,7 +77,7 @@ type Server struct {
 
 // New checks cfg; Start does the work.
 func New(cfg Config) (*Server, error) {
-	if cfg.DataDir == "" && cfg.Store == nil {
+	if cfg.DataDir == "" && cfg.Store == nil && cfg.StoreURL == "" {
 		return nil, errors.New("server config: DataDir is required")
 	}
 	cfg.Listen = cmp.Or(cfg.Listen, DefaultListen)
@@ -85,6 +90,13 @@ func New(cfg Config) (*Server, error) {
 // Start opens the store, starts the coordinator and listens.
 func (s *Server) Start(ctx context.Context) error {
 	s.st = s.cfg.Store
+	if s.st == nil && s.cfg.StoreURL != "" {
+		st, err := openStoreURL(ctx, s.cfg.StoreURL, s.cfg.Sync)
+		if err != nil {
+			return err
+		}
+		s.st, s.own = st, true
+	}
 	if s.st == nil {
 		st, err := sqlite.Open(ctx, s.cfg.DataDir, sqlite.Options{Sync: s.cfg.Sync})
 		if err != nil {

@@ -98,6 +98,37 @@ type Tx interface {
 
 	// WorkerUpsert stores a worker's latest description.
 	WorkerUpsert(ctx context.Context, w *task.Worker) error
+
+	// Shared-store methods: what several coordinators on one store need
+	// to decide from the store rather than from their own caches (see
+	// docs/deploy.md). A single coordinator may use them too.
+
+	// TaskLeases returns those of the given microtasks that are Running,
+	// with holder and token, so any coordinator can check a report
+	// against a lease another one granted.
+	TaskLeases(ctx context.Context, ids []int64) ([]*RunningTask, error)
+	// StageLock locks one stage of a job until the transaction ends (other
+	// coordinators' StageLock on it wait) and returns its state and its
+	// microtask counts (Pending counts buffered items) as the store has
+	// them now. ErrNotFound if there is no such stage.
+	StageLock(ctx context.Context, jobID string, stage int) (task.StageState, task.Counts, error)
+	// JobFinish moves a running job to a final state and reports whether
+	// it did; false, changing nothing, if the job had already ended (say,
+	// another coordinator closed or canceled it first).
+	JobFinish(ctx context.Context, id string, state task.JobState, at time.Time) (bool, error)
+}
+
+// Cluster is implemented by stores that several coordinators may share at
+// once (PostgreSQL). Duties that must run once — lease-expiry sweeps,
+// retry wake-ups, speculation — run on the one coordinator that leads.
+// Leading is an economy, not what makes results exactly-once: that is
+// the fencing check in TaskFinish, so two leaders for a moment are
+// harmless.
+type Cluster interface {
+	// TryLead reports whether this store handle holds the leadership,
+	// taking it if it is free. The leadership is lost when the handle is
+	// closed or its process dies; another handle's TryLead then gets it.
+	TryLead(ctx context.Context) (bool, error)
 }
 
 // JobListParams filters JobList.
@@ -208,4 +239,12 @@ type Result struct {
 	// Dropped is the reason an operator gave for dropping this output
 	// item (see task.Item.Dropped).
 	Dropped string
+}
+
+// TxFinisher is implemented by transactions that can commit many results
+// in one statement (PostgreSQL, where each statement is a network round
+// trip). TaskFinishDone is TaskFinish with State Done for each element,
+// reporting each one's outcome; ids must be distinct.
+type TxFinisher interface {
+	TaskFinishDone(ctx context.Context, ps []*TaskFinishParams) ([]bool, error)
 }

@@ -28,11 +28,17 @@ const (
 	// timeoutGrace is how long past its timeout a handler that ignores
 	// its context may run before the slot is taken back.
 	timeoutGrace = time.Second
+	// pollGrace is how long a result waits for an in-flight request to
+	// come back before the request is cut short to report it.
+	pollGrace = 25 * time.Millisecond
 )
 
 // Config configures a Worker.
 type Config struct {
-	// Server is the coordinator's base URL. Required.
+	// Server is the coordinator's base URL, or several separated by
+	// commas (replicas sharing one store): when one does not answer, the
+	// worker carries on with the next, results and leases included.
+	// Required.
 	Server string
 	// Name is shown in listings; default the host name.
 	Name string
@@ -74,7 +80,9 @@ type Worker struct {
 	log    *slog.Logger
 	client *http.Client
 	id     string
-	url    string
+	urls   []string // sync endpoints of the coordinators, tried in turn
+	cur    int      // index into urls of the one in use
+	failed int      // coordinators tried without success in a row
 	blobs  blob.Store
 	cache  *blob.Cache // nil if Config.Blobs was given
 	tmpDir string      // a cache folder this worker made and removes
@@ -138,7 +146,7 @@ func New(cfg Config) (*Worker, error) {
 		log:       cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 		client:    cfg.Client,
 		id:        cfg.Name + "-" + randomSuffix(),
-		url:       strings.TrimRight(cfg.Server, "/") + "/v1/workers/sync",
+		urls:      syncURLs(cfg.Server),
 		notify:    make(chan struct{}, 1),
 		running:   map[int64]*run{},
 		hbEvery:   5 * time.Second,
@@ -165,7 +173,8 @@ func (w *Worker) openBlobs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	upstream := &blob.Client{BaseURL: strings.TrimRight(w.cfg.Server, "/") + "/v1/blobs", HTTP: w.client}
+	// Blobs come from the coordinator in use; all of them share one store.
+	upstream := &blob.Client{BaseURL: strings.TrimSuffix(w.urls[0], "/v1/workers/sync") + "/v1/blobs", HTTP: w.client}
 	cache, err := blob.NewCache(ctx, local, upstream, blob.CacheOptions{MaxBytes: cmp.Or(w.cfg.CacheBytes, DefaultCacheBytes)})
 	if err != nil {
 		local.Close()
@@ -270,9 +279,23 @@ func (w *Worker) Run(ctx context.Context) error {
 			// A long poll ends early when a result is ready to report
 			// or Run's context ends.
 			stop := make(chan struct{})
+			sent := time.Now()
 			go func() {
 				select {
 				case <-w.notify:
+					// A request that is not waiting yet is likely being
+					// answered with leases: cutting it short would lose
+					// them in transit (they go back to the queue a round
+					// trip later). Give it a moment to come back first.
+					if d := pollGrace - time.Since(sent); d > 0 {
+						t := time.NewTimer(d)
+						select {
+						case <-t.C:
+						case <-stop:
+							t.Stop()
+							return
+						}
+					}
 					cancelReq()
 				case <-ctx.Done():
 					cancelReq()
@@ -309,11 +332,16 @@ func (w *Worker) afterSend(execCtx context.Context, resp *api.SyncResponse, err 
 		if errors.Is(err, context.Canceled) {
 			return false // a long poll cut short on purpose
 		}
+		if w.failover() {
+			w.log.Warn("coordinator unreachable; failing over", "worker", w.id, "err", err, "next", w.urls[w.cur])
+			return false
+		}
 		*backoff = min(max(*backoff*2, 100*time.Millisecond), 5*time.Second)
 		w.log.Warn("coordinator unreachable; will retry", "worker", w.id, "err", err, "results_kept", len(w.pending), "retry_in", backoff.String())
 		return false
 	}
 	*backoff = 0
+	w.failed = 0
 	w.connectedOnce.Do(func() { close(w.connected) })
 	w.apply(execCtx, resp)
 	return false
@@ -396,7 +424,7 @@ func (w *Worker) send(ctx context.Context, want int, draining bool, released []a
 	if err != nil {
 		return nil, fmt.Errorf("encode sync: %w", err)
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, w.urls[w.cur], bytes.NewReader(body))
 	if err != nil {
 		return nil, &fatalError{fmt.Sprintf("bad server URL: %v", err)}
 	}

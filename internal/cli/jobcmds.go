@@ -29,7 +29,7 @@ func submitCmd(g *globals) *cobra.Command {
 			c := g.client()
 			known, err := remoteOps(ctx, c)
 			if err != nil {
-				return fmt.Errorf("ask %s for its operators: %w", g.server, err)
+				return fmt.Errorf("ask %s for its operators: %w", g.server(), err)
 			}
 			j, err := loadJob(args[0], known)
 			if err != nil {

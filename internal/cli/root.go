@@ -39,7 +39,7 @@ func badInput(err error) error { return &exitError{exitBadInput, err} }
 
 // globals are the flags every command shares.
 type globals struct {
-	server    string
+	servers   []string
 	json      bool
 	logLevel  string
 	logFormat string
@@ -47,7 +47,11 @@ type globals struct {
 	stderr    io.Writer
 }
 
-func (g *globals) client() *client.Client { return client.New(g.server) }
+func (g *globals) client() *client.Client { return client.New(g.server()) }
+
+// server is the coordinator URL, or several (replicas on one shared
+// store) separated by commas, as client.New and worker.Config take them.
+func (g *globals) server() string { return strings.Join(g.servers, ",") }
 
 func (g *globals) logger() *slog.Logger {
 	var level slog.Level
@@ -124,7 +128,7 @@ func newRoot(g *globals) *cobra.Command {
 		def = "http://127.0.0.1:7070"
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.server, "server", def, "coordinator URL (env MYRIAD_SERVER)")
+	pf.StringSliceVar(&g.servers, "server", strings.Split(def, ","), "coordinator URL; repeat it or separate URLs with commas for replicas sharing one store (env MYRIAD_SERVER)")
 	pf.BoolVar(&g.json, "json", false, "print JSON instead of text")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,6 +22,7 @@ import (
 
 // serverFlags are the coordinator's settings, shared by up, server and run.
 type serverFlags struct {
+	store    string
 	data     string
 	listen   string
 	sync     string
@@ -30,6 +32,7 @@ type serverFlags struct {
 
 func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
 	fs.StringVar(&f.data, "data", defaultDataDir(), "data folder for the embedded store")
+	fs.StringVar(&f.store, "store", os.Getenv("MYRIAD_STORE"), "shared store instead of --data: a postgres:// URL several servers may use at once (env MYRIAD_STORE)")
 	fs.StringVar(&f.listen, "listen", listen, "address to listen on")
 	fs.StringVar(&f.sync, "sync", "full", "store durability: full (survives power loss) or normal (survives crashes)")
 	fs.DurationVar(&f.leaseTTL, "lease-ttl", coord.DefaultLeaseTTL, "how long a silent worker keeps its leases")
@@ -58,11 +61,14 @@ func builtinOps() map[string]coord.OpInfo {
 }
 
 func (f *serverFlags) start(ctx context.Context, log *slog.Logger) (*server.Server, error) {
+	if f.store != "" && !server.IsStoreURL(f.store) {
+		return nil, badInput(fmt.Errorf("--store: want a postgres:// URL, got %q", redactStore(f.store)))
+	}
 	if f.leaseTTL < 100*time.Millisecond {
 		return nil, badInput(fmt.Errorf("--lease-ttl %v is below 100ms", f.leaseTTL))
 	}
 	s, err := server.New(server.Config{
-		DataDir: f.data, Listen: f.listen, Sync: f.sync, Logger: log,
+		DataDir: f.data, StoreURL: f.store, Listen: f.listen, Sync: f.sync, Logger: log,
 		Coord: coord.Config{LeaseTTL: f.leaseTTL, MaxItems: f.maxItems, Ops: builtinOps(), Logger: log},
 	})
 	if err != nil {
@@ -134,4 +140,20 @@ func shutdown(s *server.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.Shutdown(ctx)
+}
+
+// where says where the coordinator keeps its state, for people.
+func (f *serverFlags) where() string {
+	if f.store != "" {
+		return "shared store " + redactStore(f.store)
+	}
+	return "data in " + f.data
+}
+
+func redactStore(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

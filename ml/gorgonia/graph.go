@@ -2,6 +2,7 @@ package gorgonia
 
 import (
 	"fmt"
+	"sync"
 
 	G "gorgonia.org/gorgonia"
 	gt "gorgonia.org/tensor"
@@ -54,10 +55,17 @@ func dropoutElems(spec *ml.Spec, shapes []ml.LayerShape) []int {
 	return out
 }
 
+var buildMu sync.Mutex
+
 // buildReplica compiles the network for batch items at a time, with its
 // parameters initialised to copies of w. A training replica also has the
 // loss, its gradients and dropout; an inference replica has neither.
 func buildReplica(spec *ml.Spec, numClasses, batch int, w ml.Weights, train bool) (r *replica, err error) {
+	// gorgonia numbers the groups of Rectify, Conv2d and MaxPool2D nodes
+	// from an unguarded package-level counter (internal/encoding), so two
+	// graphs must not be built at once, even in separate trainings.
+	buildMu.Lock()
+	defer buildMu.Unlock()
 	// gorgonia reports some shape errors by panicking.
 	defer func() {
 		if p := recover(); p != nil {

@@ -1,0 +1,312 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/myriadhq/myriad/store"
+	"github.com/myriadhq/myriad/task"
+)
+
+const jobColumns = `id, name, state, priority, weight, owner, items, stages, created_at, finished_at`
+
+func scanJob(sc pgx.Row) (*task.Job, error) {
+	j := &task.Job{}
+	var state string
+	var stages []byte
+	var created int64
+	var finished *int64
+	if err := sc.Scan(&j.ID, &j.Name, &state, &j.Priority, &j.Weight, &j.Owner, &j.Items, &stages, &created, &finished); err != nil {
+		return nil, err
+	}
+	j.State = task.JobState(state)
+	j.CreatedAt = fromMS(created)
+	j.FinishedAt = nullMS(finished)
+	if err := json.Unmarshal(stages, &j.Stages); err != nil {
+		return nil, fmt.Errorf("decode stages of job %s: %w", j.ID, err)
+	}
+	return j, nil
+}
+
+// JobGet implements store.Store.
+func (s *Store) JobGet(ctx context.Context, id string) (*task.Job, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("job %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get job: %w", err)
+	}
+	return j, nil
+}
+
+// JobList implements store.Store.
+func (s *Store) JobList(ctx context.Context, p *store.JobListParams) ([]*task.Job, error) {
+	q := `SELECT ` + jobColumns + ` FROM jobs`
+	var where []string
+	var args []any
+	if p.State != "" {
+		args = append(args, string(p.State))
+		where = append(where, fmt.Sprintf("state = $%d", len(args)))
+	}
+	if p.Active {
+		args = append(args, string(task.JobRunning))
+		where = append(where, fmt.Sprintf("state = $%d", len(args)))
+	}
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at DESC, id"
+	if p.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", p.Limit)
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []*task.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list jobs: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// StageStates implements store.Store.
+func (s *Store) StageStates(ctx context.Context, jobID string) ([]task.StageState, error) {
+	rows, err := s.pool.Query(ctx, `SELECT state FROM stages WHERE job_id = $1 ORDER BY idx`, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("stage states: %w", err)
+	}
+	defer rows.Close()
+	var out []task.StageState
+	for rows.Next() {
+		var st string
+		if err := rows.Scan(&st); err != nil {
+			return nil, fmt.Errorf("stage states: %w", err)
+		}
+		out = append(out, task.StageState(st))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stage states: %w", err)
+	}
+	if out == nil {
+		return nil, fmt.Errorf("stage states of %s: %w", jobID, store.ErrNotFound)
+	}
+	return out, nil
+}
+
+// TaskCounts implements store.Store, in one round trip.
+func (s *Store) TaskCounts(ctx context.Context, jobID string) ([]task.Counts, error) {
+	rows, err := s.pool.Query(ctx, `SELECT 0 AS kind, idx AS stage, 0 AS state, 0::bigint FROM stages WHERE job_id = $1
+		UNION ALL SELECT 1, stage, state, count(*) FROM microtasks WHERE job_id = $1 GROUP BY stage, state
+		UNION ALL SELECT 2, stage, 0, count(*) FROM pending_items WHERE job_id = $1 GROUP BY stage`, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("count microtasks: %w", err)
+	}
+	defer rows.Close()
+	type row struct {
+		kind, stage int
+		state       int16
+		n           int64
+	}
+	var got []row
+	stages := 0
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.kind, &r.stage, &r.state, &r.n); err != nil {
+			return nil, fmt.Errorf("count microtasks: %w", err)
+		}
+		if r.kind == 0 {
+			stages = max(stages, r.stage+1)
+		}
+		got = append(got, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count microtasks: %w", err)
+	}
+	if stages == 0 {
+		return nil, fmt.Errorf("count microtasks of %s: %w", jobID, store.ErrNotFound)
+	}
+	out := make([]task.Counts, stages)
+	for _, r := range got {
+		if r.stage < 0 || r.stage >= stages {
+			continue
+		}
+		switch r.kind {
+		case 1:
+			out[r.stage].Add(task.State(r.state), r.n)
+		case 2:
+			out[r.stage].Pending += r.n
+		}
+	}
+	return out, nil
+}
+
+// TaskList implements store.Store.
+func (s *Store) TaskList(ctx context.Context, p *store.TaskListParams) ([]*task.Microtask, error) {
+	q := `SELECT id, job_id, stage, state, attempts, token, coalesce(worker, ''), n_items, coalesce(error, ''), created_at, finished_at
+		FROM microtasks WHERE job_id = $1`
+	args := []any{p.JobID}
+	if p.State != nil {
+		args = append(args, int16(*p.State))
+		q += fmt.Sprintf(" AND state = $%d", len(args))
+	}
+	if p.Stage != nil {
+		args = append(args, *p.Stage)
+		q += fmt.Sprintf(" AND stage = $%d", len(args))
+	}
+	q += " ORDER BY id"
+	if p.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", p.Limit)
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list microtasks: %w", err)
+	}
+	defer rows.Close()
+	var out []*task.Microtask
+	for rows.Next() {
+		m := &task.Microtask{}
+		var st int16
+		var created int64
+		var finished *int64
+		if err := rows.Scan(&m.ID, &m.JobID, &m.Stage, &st, &m.Attempts, &m.Token, &m.Worker, &m.Items, &m.Error, &created, &finished); err != nil {
+			return nil, fmt.Errorf("list microtasks: %w", err)
+		}
+		m.State = task.State(st)
+		m.CreatedAt = fromMS(created)
+		m.FinishedAt = nullMS(finished)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// TaskRunning implements store.Store.
+func (s *Store) TaskRunning(ctx context.Context) ([]*store.RunningTask, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, job_id, stage, token, attempts, coalesce(worker, ''), coalesce(started_at, 0)
+		FROM microtasks WHERE state = 2 ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list running microtasks: %w", err)
+	}
+	return scanRunning(rows)
+}
+
+// TaskFailedDue implements store.Store.
+func (s *Store) TaskFailedDue(ctx context.Context) (time.Time, error) {
+	var v *int64
+	if err := s.pool.QueryRow(ctx, `SELECT min(not_before) FROM microtasks WHERE state = 4`).Scan(&v); err != nil {
+		return time.Time{}, fmt.Errorf("next retry: %w", err)
+	}
+	if v == nil {
+		return time.Time{}, nil
+	}
+	return fromMS(*v), nil
+}
+
+// Results implements store.Store.
+func (s *Store) Results(ctx context.Context, p *store.ResultsParams, fn func(*store.Result) error) error {
+	for _, stage := range p.Stages {
+		if err := s.stageResults(ctx, p.JobID, stage, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) stageResults(ctx context.Context, jobID string, stage int, fn func(*store.Result) error) error {
+	// Page through by id so a slow consumer holds no connection between
+	// pages.
+	const page = 1024
+	var after int64
+	for {
+		type row struct {
+			id            int64
+			state         int16
+			input, result []byte
+			errText       string
+		}
+		rows, err := s.pool.Query(ctx, `SELECT id, state, input, result, coalesce(error, '') FROM microtasks
+			WHERE job_id = $1 AND stage = $2 AND state IN (3, 5) AND id > $3 ORDER BY id LIMIT $4`, jobID, stage, after, page)
+		if err != nil {
+			return fmt.Errorf("read results: %w", err)
+		}
+		var batch []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.state, &r.input, &r.result, &r.errText); err != nil {
+				rows.Close()
+				return fmt.Errorf("read results: %w", err)
+			}
+			batch = append(batch, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read results: %w", err)
+		}
+		for _, r := range batch {
+			after = r.id
+			if task.State(r.state) == task.Done {
+				var items []task.Item
+				if err := json.Unmarshal(r.result, &items); err != nil {
+					return fmt.Errorf("decode result of microtask %d: %w", r.id, err)
+				}
+				for _, it := range items {
+					if err := fn(&store.Result{Stage: stage, TaskID: r.id, ID: it.ID, Data: it.Data}); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			var items []task.Item
+			if r.input != nil {
+				if err := json.Unmarshal(r.input, &items); err != nil {
+					return fmt.Errorf("decode input of microtask %d: %w", r.id, err)
+				}
+			}
+			if len(items) == 0 {
+				items = []task.Item{{ID: fmt.Sprintf("microtask-%d", r.id)}}
+			}
+			for _, it := range items {
+				if err := fn(&store.Result{Stage: stage, TaskID: r.id, ID: it.ID, Error: r.errText}); err != nil {
+					return err
+				}
+			}
+		}
+		if len(batch) < page {
+			return nil
+		}
+	}
+}
+
+// WorkerList implements store.Store.
+func (s *Store) WorkerList(ctx context.Context) ([]*task.Worker, error) {
+	rows, err := s.pool.Query(ctx, `SELECT info FROM workers ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list workers: %w", err)
+	}
+	defer rows.Close()
+	var out []*task.Worker
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, fmt.Errorf("list workers: %w", err)
+		}
+		w := &task.Worker{}
+		if err := json.Unmarshal(b, w); err != nil {
+			return nil, fmt.Errorf("decode worker: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
