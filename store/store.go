@@ -47,6 +47,8 @@ type Store interface {
 	Results(ctx context.Context, p *ResultsParams, fn func(*Result) error) error
 	// WorkerList lists the workers ever seen.
 	WorkerList(ctx context.Context) ([]*task.Worker, error)
+	// TokenStore keeps API tokens (issue 9).
+	TokenStore
 	// Ping checks the store can serve requests.
 	Ping(ctx context.Context) error
 	// Close releases the store.
@@ -138,6 +140,8 @@ type JobListParams struct {
 	// Active lists only jobs that are not final (what a coordinator
 	// loads at start-up).
 	Active bool
+	// Owner, if set, lists only the jobs submitted by this owner.
+	Owner string
 }
 
 // TaskListParams filters TaskList.

@@ -33,6 +33,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RunningAndWorkers", testRunningWorkers},
 		{"TxRollback", testRollback},
 		{"ConcurrentClaims", testConcurrentClaims},
+		{"Tokens", testTokens},
+		{"JobOwner", testJobOwner},
 	}
 	tests = append(tests, sharedTests...)
 	for _, tc := range tests {
