@@ -18,6 +18,7 @@ import (
 	"github.com/myriadhq/myriad/coord"
 	"github.com/myriadhq/myriad/human"
 	"github.com/myriadhq/myriad/spec"
+	"github.com/myriadhq/myriad/store"
 	"github.com/myriadhq/myriad/task"
 )
 
@@ -34,6 +35,9 @@ type api0 struct {
 	maxBody int64        // job submissions
 	maxSync int64        // worker round trips
 	blobs   http.Handler // /v1/blobs, nil without a blob store
+	auth    *authn       // nil when serving without authentication
+	tokens  store.TokenStore
+	limits  *limits
 }
 
 func (a *api0) submit(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +61,9 @@ func (a *api0) submit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, r, err)
 		return
+	}
+	if p := principalFrom(r); p != nil {
+		sub.Owner = p.id
 	}
 	job, tasks, err := a.c.Submit(r.Context(), sub)
 	if err != nil {
@@ -85,7 +92,11 @@ func (a *api0) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, fmt.Errorf("state: unknown job state %q: %w", state, errBadRequest))
 		return
 	}
-	jobs, err := a.c.Jobs(r.Context(), state, limit)
+	owner := ""
+	if p := principalFrom(r); p != nil && p.role == submitter {
+		owner = p.id // a submitter sees its own jobs only
+	}
+	jobs, err := a.c.JobsOf(r.Context(), owner, state, limit)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -17,7 +17,7 @@ func TestSmallJobNotStarvedBehindHugeOne(t *testing.T) {
 	t.Parallel()
 	b := setup(t, coord.Config{}, "")
 	startWorker(t, b.url, 8, nil)
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	big := make([]any, 100_000)
 	for i := range big {
 		big[i] = i
@@ -53,7 +53,7 @@ func TestETAAccuracy(t *testing.T) {
 	b := setup(t, coord.Config{}, "")
 	startWorker(t, b.url, 4, nil)
 	startWorker(t, b.url, 4, nil)
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	id := submitJob(t, c, &spec.Job{Name: "eta", Input: spec.Input{Items: numbers(120)}, Stages: []spec.Stage{
 		{Op: "sleep", Params: map[string]any{"ms": 200}},
 	}})

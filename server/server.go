@@ -57,6 +57,8 @@ type Config struct {
 	// store.HumanStore, unless NoHuman is set.
 	Human   human.Config
 	NoHuman bool
+	// Security (issue 9, docs/security.md); see SecurityConfig.
+	Security SecurityConfig
 }
 
 // Server is a coordinator with its store and HTTP listener.
@@ -73,6 +75,8 @@ type Server struct {
 	done  chan error
 	once  sync.Once
 	ready chan struct{}
+	admin string // the bootstrap admin token
+	tls   bool
 }
 
 // New checks cfg; Start does the work.
@@ -84,6 +88,9 @@ func New(cfg Config) (*Server, error) {
 	cfg.MaxBody = cmp.Or(cfg.MaxBody, DefaultMaxBody)
 	cfg.MaxSync = cmp.Or(cfg.MaxSync, DefaultMaxSync)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	if err := cfg.Security.check(cfg.Listen); err != nil {
+		return nil, err
+	}
 	return &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}, nil
 }
 
@@ -147,6 +154,15 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.h = h
 	}
+	tlsConf, err := s.cfg.Security.tlsConfig()
+	if err == nil && !s.cfg.Security.NoAuth {
+		s.admin, err = s.bootstrapAdmin(ctx)
+	}
+	if err != nil {
+		s.stopServices()
+		s.closeStore()
+		return err
+	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		s.stopServices()
@@ -154,13 +170,21 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	s.ln = ln
+	sec := s.cfg.Security
 	s.http = &http.Server{
-		Handler:           Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs, Human: s.h}),
+		Handler: Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs, Human: s.h,
+			Tokens: s.st, NoAuth: sec.NoAuth, RateLimit: sec.RateLimit, RateBurst: sec.RateBurst, AnswerRate: sec.AnswerRate, AnswerBurst: sec.AnswerBurst}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		TLSConfig:         tlsConf,
 	}
 	s.done = make(chan error, 1)
-	go func() { s.done <- s.http.Serve(ln) }()
+	if tlsConf != nil {
+		s.tls = true
+		go func() { s.done <- s.http.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { s.done <- s.http.Serve(ln) }()
+	}
 	close(s.ready)
 	s.log.Info("listening", "url", s.URL())
 	return nil
@@ -198,7 +222,12 @@ func (s *Server) stopServices() {
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // URL is the base URL of the API.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string {
+	if s.tls {
+		return "https://" + s.ln.Addr().String()
+	}
+	return "http://" + s.ln.Addr().String()
+}
 
 // Done is closed with the listener's error when it stops serving.
 func (s *Server) Done() <-chan error { return s.done }
@@ -242,6 +271,15 @@ type HandlerOptions struct {
 	Blobs blob.Store
 	// Human serves the annotator app and API; nil answers them 404.
 	Human *human.Service
+	// Tokens authenticates API tokens; required unless NoAuth.
+	Tokens store.TokenStore
+	// NoAuth serves every route to anyone as admin (loopback only; the
+	// Server refuses it elsewhere).
+	NoAuth bool
+	// Rate limits, see limits.go: per token and per annotator's answers;
+	// 0 the default, negative off.
+	RateLimit, AnswerRate float64
+	RateBurst, AnswerBurst int
 }
 
 // Handler serves the API over a coordinator.
@@ -253,10 +291,15 @@ func Handler(c *coord.Coordinator, opt HandlerOptions) http.Handler {
 	if opt.Human != nil {
 		a.h = opt.Human.HTTP()
 	}
+	if !opt.NoAuth {
+		a.auth = &authn{st: opt.Tokens, human: opt.Human, now: time.Now, cache: map[[32]byte]cachedToken{}}
+	}
+	a.tokens = opt.Tokens
+	a.limits = newLimits(opt.RateLimit, opt.RateBurst, opt.AnswerRate, opt.AnswerBurst)
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		h := rt.handler
-		mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) { h(a, w, r) })
+		mux.HandleFunc(rt.method+" "+rt.pattern, a.guard(rt, func(w http.ResponseWriter, r *http.Request) { h(a, w, r) }))
 	}
 	log := cmp.Or(opt.Logger, slog.New(slog.DiscardHandler))
 	return withRequestLog(log, mux)
