@@ -278,3 +278,20 @@ func securityHeaders(w http.ResponseWriter, r *http.Request) {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 }
+
+// RouteAccess is one route and the roles that may call it ("anyone" for
+// a route that needs no credentials).
+type RouteAccess struct {
+	Method, Pattern string
+	Allow           []string
+}
+
+// Routes lists every route the server answers with who may call it, in
+// the routes table's order (docs/security.md prints it).
+func Routes() []RouteAccess {
+	out := make([]RouteAccess, 0, len(routes))
+	for _, rt := range routes {
+		out = append(out, RouteAccess{Method: rt.method, Pattern: rt.pattern, Allow: strings.Split(rt.allow.String(), ",")})
+	}
+	return out
+}

@@ -38,7 +38,7 @@ var routes = []route{
 	{"GET", "/annotate/", hroute((*human.HTTP).App), anyone},
 	{"GET", "/annotate/{file}", hroute((*human.HTTP).App), anyone},
 	{"POST", "/v1/annotate/signin", hroute((*human.HTTP).Signin), anyone},
-	{"POST", "/v1/annotate/signout", hroute((*human.HTTP).Signout), anyone},
+	{"POST", "/v1/annotate/signout", hroute((*human.HTTP).Signout), annotator},
 	{"GET", "/v1/annotate/me", hroute((*human.HTTP).Me), annotator},
 	{"GET", "/v1/annotate/stages", hroute((*human.HTTP).Stages), annotator},
 	{"POST", "/v1/annotate/next", hroute((*human.HTTP).Next), annotator},

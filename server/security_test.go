@@ -1,0 +1,205 @@
+package server_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/myriadhq/myriad/client"
+	"github.com/myriadhq/myriad/server"
+)
+
+func start(t *testing.T, cfg server.Config) *server.Server {
+	t.Helper()
+	cfg.DataDir = t.TempDir()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Sync = "normal"
+	cfg.Logger = testLogger(t)
+	s, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+	})
+	return s
+}
+
+// Authentication cannot be turned off beyond loopback.
+func TestNoAuthOnlyOnLoopback(t *testing.T) {
+	t.Parallel()
+	for _, listen := range []string{"0.0.0.0:7070", ":7070", "10.1.2.3:7070", "[::]:7070"} {
+		_, err := server.New(server.Config{DataDir: t.TempDir(), Listen: listen, Security: server.SecurityConfig{NoAuth: true}})
+		if err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("NoAuth on %s: %v, want a refusal naming loopback", listen, err)
+		}
+	}
+	for _, listen := range []string{"127.0.0.1:0", "localhost:7070", "[::1]:7070"} {
+		if _, err := server.New(server.Config{DataDir: t.TempDir(), Listen: listen, Security: server.SecurityConfig{NoAuth: true}}); err != nil {
+			t.Errorf("NoAuth on %s: %v", listen, err)
+		}
+	}
+	if _, err := server.New(server.Config{DataDir: t.TempDir(), Security: server.SecurityConfig{AdminToken: "short"}}); err == nil {
+		t.Error("a short admin token was accepted")
+	}
+}
+
+// Without an admin token given, the first start writes one to the data
+// folder (mode 0600) and later starts use it.
+func TestBootstrapAdminToken(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := server.New(server.Config{DataDir: dir, Listen: "127.0.0.1:0", Sync: "normal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tok := s.AdminToken()
+	if !strings.HasPrefix(tok, server.TokenPrefix) || len(tok) < 32 {
+		t.Fatalf("admin token %q", tok)
+	}
+	fi, err := os.Stat(filepath.Join(dir, server.AdminTokenFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin token file: %v %v", fi, err)
+	}
+	if code, _ := call(t, "GET", s.URL()+"/v1/tokens", tok, ""); code != http.StatusOK {
+		t.Errorf("admin token: %d", code)
+	}
+	if code, _ := call(t, "GET", s.URL()+"/v1/jobs", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("no token: %d, want 401", code)
+	}
+	s.Shutdown(context.Background())
+	s2, err := server.New(server.Config{DataDir: dir, Listen: "127.0.0.1:0", Sync: "normal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Shutdown(context.Background())
+	if s2.AdminToken() != tok {
+		t.Error("the admin token changed across restarts")
+	}
+}
+
+// Over its rate a token gets 429 with Retry-After; another token is not
+// held back by it.
+func TestRateLimitPerToken(t *testing.T) {
+	t.Parallel()
+	s := start(t, server.Config{Security: server.SecurityConfig{AdminToken: testToken, RateLimit: 0.01, RateBurst: 3}})
+	other := mkToken(t, s.URL(), "viewer", "other") // takes 1 of the admin's 3
+	codes := []int{}
+	for range 3 {
+		code, body := call(t, "GET", s.URL()+"/v1/jobs", testToken, "")
+		codes = append(codes, code)
+		if code == http.StatusTooManyRequests && !strings.Contains(body, "rate limit") {
+			t.Errorf("429 body %s", body)
+		}
+	}
+	if codes[0] != 200 || codes[1] != 200 || codes[2] != http.StatusTooManyRequests {
+		t.Errorf("codes %v, want 200 200 429", codes)
+	}
+	req, _ := http.NewRequest("GET", s.URL()+"/v1/jobs", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+		t.Errorf("429 with Retry-After: %d %q", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	if code, _ := call(t, "GET", s.URL()+"/v1/jobs", other.Secret, ""); code != http.StatusOK {
+		t.Errorf("another token: %d, want 200", code)
+	}
+}
+
+// writeCert makes a self-signed certificate for 127.0.0.1 and returns
+// the paths of its PEM certificate and key.
+func writeCert(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "myriad test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA: true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	return certFile, keyFile
+}
+
+// With --tls-cert/--tls-key the server speaks HTTPS; a client trusting
+// the CA gets through, one that does not is refused.
+func TestTLS(t *testing.T) {
+	t.Parallel()
+	cert, key := writeCert(t)
+	s := start(t, server.Config{Security: server.SecurityConfig{AdminToken: testToken, TLSCert: cert, TLSKey: key}})
+	if !strings.HasPrefix(s.URL(), "https://") {
+		t.Fatalf("URL %s", s.URL())
+	}
+	hc, err := server.ClientTLS(cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := client.New(s.URL(), client.WithToken(testToken), client.WithHTTPClient(hc)).Jobs(context.Background(), "", 0)
+	if err != nil || len(jobs) != 0 {
+		t.Fatalf("over TLS: %v %v", jobs, err)
+	}
+	if _, err := client.New(s.URL(), client.WithToken(testToken)).Jobs(context.Background(), "", 0); err == nil {
+		t.Error("a client without the CA was not refused")
+	}
+	res, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}).Get(s.URL() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("no HSTS header over TLS")
+	}
+	// Go's TLS server answers plain HTTP with a 400, never the API.
+	if res, err := http.Get(strings.Replace(s.URL(), "https", "http", 1) + "/healthz"); err == nil {
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			t.Error("plain HTTP served the API on a TLS listener")
+		}
+	}
+	if _, err := server.New(server.Config{DataDir: t.TempDir(), Security: server.SecurityConfig{TLSCert: cert}}); err == nil {
+		t.Error("a certificate without a key was accepted")
+	}
+}
