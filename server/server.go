@@ -278,7 +278,7 @@ type HandlerOptions struct {
 	NoAuth bool
 	// Rate limits, see limits.go: per token and per annotator's answers;
 	// 0 the default, negative off.
-	RateLimit, AnswerRate float64
+	RateLimit, AnswerRate  float64
 	RateBurst, AnswerBurst int
 }
 
