@@ -46,14 +46,15 @@ func runCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer shutdown(s)
-			w, err := wf.worker(s.URL(), log)
+			hc := localClient(s, &sf)
+			w, err := wf.worker(s.URL(), s.AdminToken(), hc, log)
 			if err != nil {
 				return err
 			}
 			wctx, stopWorker := context.WithCancel(context.Background())
 			wait := runWorker(wctx, w)
 			defer func() { stopWorker(); wait() }()
-			c := client.New(s.URL())
+			c := client.New(s.URL(), client.WithToken(s.AdminToken()), client.WithHTTPClient(hc))
 			sub, err := c.Submit(ctx, j)
 			if err != nil {
 				return err

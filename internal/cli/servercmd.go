@@ -19,6 +19,7 @@ func serverCmd(g *globals) *cobra.Command {
 			}
 			defer shutdown(s)
 			fmt.Fprintf(g.stdout, "coordinator listening at %s (%s)\n", s.URL(), sf.where())
+			printAdmin(g, s, &sf)
 			select {
 			case <-cmd.Context().Done():
 			case err := <-s.Done():
@@ -38,7 +39,7 @@ func workerCmd(g *globals) *cobra.Command {
 		Short: "Run a worker that leases microtasks from a coordinator",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			w, err := wf.worker(g.server(), g.logger())
+			w, err := wf.worker(g.server(), g.token, g.http, g.logger())
 			if err != nil {
 				return err
 			}
