@@ -46,7 +46,7 @@ func TestGoldPausesSpammers(t *testing.T) {
 	for i := range ms {
 		ms[i].Annotator.ID = fmt.Sprint("m", i)
 	}
-	c := &sim.Crowd{URL: b.url, Job: id, Members: ms, Answer: sim.Modelled(s, truthByText(yesNo))}
+	c := &sim.Crowd{URL: b.url, Token: b.srv.AdminToken(), Job: id, Members: ms, Answer: sim.Modelled(s, truthByText(yesNo))}
 	if _, err := c.Run(ctxT(t, time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestBudgetStopsIssuing(t *testing.T) {
 		"labels": binary, "k": 3, "reward": 0.1, "budget": 2.5, "currency": "USD",
 	}))
 	s, _ := crowd.NewSimulator(1, binary)
-	c := &sim.Crowd{URL: b.url, Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{Accuracy: 1} }),
+	c := &sim.Crowd{URL: b.url, Token: b.srv.AdminToken(), Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{Accuracy: 1} }),
 		Answer: sim.Modelled(s, truthByText(yesNo))}
 	rep, err := c.Run(ctxT(t, time.Minute))
 	if err != nil {
