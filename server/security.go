@@ -29,6 +29,10 @@ type SecurityConfig struct {
 	// token the first time; without a DataDir it makes a token for this
 	// run only (see Server.AdminToken).
 	AdminToken string
+	// WorkerToken, if set (e.g. from MYRIAD_WORKER_TOKEN), is a worker
+	// API token Start makes sure the store knows, so a deployment can
+	// hand the same secret to its coordinators and its workers.
+	WorkerToken string
 	// NoAuth serves every request without credentials, as admin. Only
 	// for a server listening on a loopback address: New refuses it
 	// elsewhere.
@@ -57,6 +61,9 @@ func (c *SecurityConfig) check(listen string) error {
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < minAdminToken {
 		return fmt.Errorf("server config: the admin token is %d characters, want at least %d random ones", len(c.AdminToken), minAdminToken)
+	}
+	if c.WorkerToken != "" && len(c.WorkerToken) < minAdminToken {
+		return fmt.Errorf("server config: the worker token is %d characters, want at least %d random ones", len(c.WorkerToken), minAdminToken)
 	}
 	return nil
 }
@@ -115,26 +122,43 @@ func (s *Server) bootstrapAdmin(ctx context.Context) (string, error) {
 			}
 		}
 	}
-	h := sha256.Sum256([]byte(tok))
+	if w := s.cfg.Security.WorkerToken; w != "" {
+		if _, err := s.ensureToken(ctx, w, api.RoleWorker, "deployment workers"); err != nil {
+			return "", err
+		}
+	}
+	ok, err := s.ensureToken(ctx, tok, api.RoleAdmin, "bootstrap admin")
+	if err != nil || !ok {
+		return "", err
+	}
+	return tok, nil
+}
+
+// ensureToken stores secret as a token of role unless the store has it;
+// false if the store has it revoked.
+func (s *Server) ensureToken(ctx context.Context, secret, role, name string) (bool, error) {
+	h := sha256.Sum256([]byte(secret))
 	t, err := s.st.TokenByHash(ctx, h[:])
 	switch {
 	case err == nil && t.RevokedAt != nil:
-		s.log.Warn("the bootstrap admin token was revoked; make admin tokens with `myriad tokens create --role admin`", "file", path)
-		return "", nil
+		s.log.Warn("a configured token was revoked; it stays revoked", "name", name, "id", t.ID)
+		return false, nil
+	case err == nil && t.Role != role:
+		return false, fmt.Errorf("the configured %s token is already stored with role %s", role, t.Role)
 	case err == nil:
-		return tok, nil
+		return true, nil
 	case !errors.Is(err, store.ErrNotFound):
-		return "", fmt.Errorf("check admin token: %w", err)
+		return false, fmt.Errorf("check %s token: %w", role, err)
 	}
-	_, rec, err := NewToken(api.RoleAdmin, "bootstrap admin", time.Now())
+	_, rec, err := NewToken(role, name, time.Now())
 	if err != nil {
-		return "", err
+		return false, err
 	}
 	rec.Hash = h[:]
 	if err := s.st.TokenInsert(ctx, rec); err != nil && !errors.Is(err, store.ErrConflict) {
-		return "", fmt.Errorf("store admin token: %w", err)
+		return false, fmt.Errorf("store %s token: %w", role, err)
 	}
-	return tok, nil
+	return true, nil
 }
 
 // AdminToken is the bootstrap admin API token ("" with NoAuth, or if it

@@ -203,3 +203,37 @@ func TestTLS(t *testing.T) {
 		t.Error("a certificate without a key was accepted")
 	}
 }
+
+// A configured worker token (MYRIAD_WORKER_TOKEN) is known to the store
+// with the worker role and nothing more.
+func TestConfiguredWorkerToken(t *testing.T) {
+	t.Parallel()
+	wt := "myrt_deployment0worker0token0000000000"
+	s := start(t, server.Config{Security: server.SecurityConfig{AdminToken: testToken, WorkerToken: wt}})
+	if code, body := call(t, "GET", s.URL()+"/v1/ops", wt, ""); code != http.StatusOK {
+		t.Errorf("worker token on /v1/ops: %d %s", code, body)
+	}
+	if code, _ := call(t, "GET", s.URL()+"/v1/jobs", wt, ""); code != http.StatusForbidden {
+		t.Errorf("worker token on /v1/jobs: %d, want 403", code)
+	}
+}
+
+// An annotator over its answer rate gets 429, before its answer is
+// looked at.
+func TestAnswerRate(t *testing.T) {
+	t.Parallel()
+	s := start(t, server.Config{Security: server.SecurityConfig{AdminToken: testToken, AnswerRate: 0.01, AnswerBurst: 2}})
+	toks := roleTokens(t, s.URL())
+	var codes []int
+	for range 3 {
+		code, _ := call(t, "POST", s.URL()+"/v1/annotate/tasks/1/answer", toks["annotator"], `{}`)
+		codes = append(codes, code)
+	}
+	if codes[0] == http.StatusTooManyRequests || codes[1] == http.StatusTooManyRequests || codes[2] != http.StatusTooManyRequests {
+		t.Errorf("answer codes %v, want the third to be 429", codes)
+	}
+	// Other annotator routes are not answers.
+	if code, _ := call(t, "GET", s.URL()+"/v1/annotate/me", toks["annotator"], ""); code != http.StatusOK {
+		t.Errorf("me after the answer limit: %d", code)
+	}
+}

@@ -55,7 +55,7 @@ func (f *securityFlags) register(fs *pflag.FlagSet) {
 
 func (f *securityFlags) config() server.SecurityConfig {
 	return server.SecurityConfig{
-		AdminToken: os.Getenv("MYRIAD_ADMIN_TOKEN"), NoAuth: f.noAuth,
+		AdminToken: os.Getenv("MYRIAD_ADMIN_TOKEN"), WorkerToken: os.Getenv("MYRIAD_WORKER_TOKEN"), NoAuth: f.noAuth,
 		RateLimit: f.rateLimit, RateBurst: f.rateBurst, AnswerRate: f.answerRate, AnswerBurst: f.answerBurs,
 		TLSCert: f.tlsCert, TLSKey: f.tlsKey,
 	}
