@@ -32,7 +32,6 @@ const (
 // user's own machine only (docs/security.md).
 const ExecAllowAny = "*"
 
-
 // ExecOptions configures the exec operator.
 type ExecOptions struct {
 	// Allow lists the commands exec may run, by base name (found on
