@@ -3,6 +3,7 @@ package server
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,20 +64,21 @@ type Config struct {
 
 // Server is a coordinator with its store and HTTP listener.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	st    store.Store
-	own   bool // st was opened here
-	blobs blob.Store
-	c     *coord.Coordinator
-	h     *human.Service
-	ln    net.Listener
-	http  *http.Server
-	done  chan error
-	once  sync.Once
-	ready chan struct{}
-	admin string // the bootstrap admin token
-	tls   bool
+	cfg     Config
+	log     *slog.Logger
+	st      store.Store
+	own     bool // st was opened here
+	blobs   blob.Store
+	c       *coord.Coordinator
+	h       *human.Service
+	ln      net.Listener
+	http    *http.Server
+	done    chan error
+	once    sync.Once
+	ready   chan struct{}
+	admin   string // the bootstrap admin token
+	tls     bool
+	tlsConf *tls.Config // nil without TLS
 }
 
 // New checks cfg; Start does the work.
@@ -91,7 +93,11 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Security.check(cfg.Listen); err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}, nil
+	tlsConf, err := cfg.Security.tlsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("server config: %w", err)
+	}
+	return &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), tlsConf: tlsConf}, nil
 }
 
 // Start opens the store, starts the coordinator and listens.
@@ -154,8 +160,8 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.h = h
 	}
-	tlsConf, err := s.cfg.Security.tlsConfig()
-	if err == nil && !s.cfg.Security.NoAuth {
+	tlsConf := s.tlsConf
+	if !s.cfg.Security.NoAuth {
 		s.admin, err = s.bootstrapAdmin(ctx)
 	}
 	if err != nil {

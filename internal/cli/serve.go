@@ -104,7 +104,7 @@ func (f *serverFlags) start(ctx context.Context, log *slog.Logger) (*server.Serv
 		Coord: coord.Config{LeaseTTL: f.leaseTTL, MaxItems: f.maxItems, Ops: builtinOps(), Logger: log},
 	})
 	if err != nil {
-		return nil, err
+		return nil, badInput(err)
 	}
 	if err := s.Start(ctx); err != nil {
 		return nil, err
