@@ -173,7 +173,7 @@ func TestTLS(t *testing.T) {
 	if !strings.HasPrefix(s.URL(), "https://") {
 		t.Fatalf("URL %s", s.URL())
 	}
-	hc, err := server.ClientTLS(cert)
+	hc, err := client.TLSClient(cert)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 // setupAuth settles the token and the HTTP client every command uses.
 func (g *globals) setupAuth() error {
-	hc, err := server.ClientTLS(g.ca)
+	hc, err := client.TLSClient(g.ca)
 	if err != nil {
 		return badInput(err)
 	}
@@ -64,7 +64,7 @@ func printAdmin(g *globals, s *server.Server, sf *serverFlags) {
 // localClient is the HTTP client the embedded worker and client of up
 // and run use: it trusts the server's own certificate under TLS.
 func localClient(s *server.Server, sf *serverFlags) *http.Client {
-	hc, err := server.ClientTLS(sf.sec.tlsCert)
+	hc, err := client.TLSClient(sf.sec.tlsCert)
 	if err != nil {
 		return nil
 	}

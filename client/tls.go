@@ -1,4 +1,4 @@
-package server
+package client
 
 import (
 	"crypto/tls"
@@ -8,10 +8,10 @@ import (
 	"os"
 )
 
-// ClientTLS returns an HTTP client that trusts the PEM certificates in
-// caFile (the --ca flag and MYRIAD_CA of the CLI and the worker) besides
+// TLSClient returns an HTTP client that trusts the PEM certificates in
+// caFile (the --ca flag and MYRIAD_CA of the CLI and the worker; pass it to WithHTTPClient or worker.Config.Client) besides
 // the system's; "" gives a plain client.
-func ClientTLS(caFile string) (*http.Client, error) {
+func TLSClient(caFile string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 4
 	if caFile != "" {
