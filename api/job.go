@@ -16,16 +16,15 @@ type SubmitResponse struct {
 
 // JobStatus is a job's progress, answered by GET /v1/jobs/{id}.
 type JobStatus struct {
-	ID       string        `json:"id"`
-	Name     string        `json:"name"`
-	State    task.JobState `json:"state"`
-	Priority int           `json:"priority"`
-	Weight   float64       `json:"weight"`
-	// Owner is the id of the API token that submitted the job.
-	Owner      string     `json:"owner,omitempty"`
-	Items      int64      `json:"items"`
-	CreatedAt  time.Time  `json:"created_at"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	ID         string        `json:"id"`
+	Name       string        `json:"name"`
+	State      task.JobState `json:"state"`
+	Priority   int           `json:"priority"`
+	Weight     float64       `json:"weight"`
+	Owner      string        `json:"owner,omitempty"` // the id of the API token that submitted it
+	Items      int64         `json:"items"`
+	CreatedAt  time.Time     `json:"created_at"`
+	FinishedAt *time.Time    `json:"finished_at,omitempty"`
 	// Counts sums the microtasks of all stages.
 	Counts  task.Counts   `json:"counts"`
 	Stages  []StageStatus `json:"stages"`
