@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/myriadhq/myriad/client"
+	"github.com/myriadhq/myriad/coord"
 	"github.com/myriadhq/myriad/server"
 )
 
@@ -235,5 +236,18 @@ func TestAnswerRate(t *testing.T) {
 	// Other annotator routes are not answers.
 	if code, _ := call(t, "GET", s.URL()+"/v1/annotate/me", toks["annotator"], ""); code != http.StatusOK {
 		t.Errorf("me after the answer limit: %d", code)
+	}
+}
+
+// Too many items in one job is a 413 naming the limit.
+func TestItemsPerJobLimit(t *testing.T) {
+	t.Parallel()
+	s := start(t, server.Config{Security: server.SecurityConfig{AdminToken: testToken}, Coord: coord.Config{Ops: builtinOps(), MaxItems: 3}})
+	code, body := call(t, "POST", s.URL()+"/v1/jobs", testToken, `{"input":{"items":[1,2,3,4]},"stages":[{"op":"noop"}]}`)
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(body, "limit of 3") || !strings.HasPrefix(body, `{"error"`) {
+		t.Errorf("4 items with a limit of 3: %d %s", code, body)
+	}
+	if code, body := call(t, "POST", s.URL()+"/v1/jobs", testToken, `{"input":{"items":[1,2,3]},"stages":[{"op":"noop"}]}`); code != http.StatusCreated {
+		t.Errorf("3 items: %d %s", code, body)
 	}
 }
