@@ -295,3 +295,26 @@ func Routes() []RouteAccess {
 	}
 	return out
 }
+
+// workerOwners remembers which token each worker id first synced with,
+// so a worker token cannot speak for another token's workers (and report
+// on their leases). Worker processes pick a fresh random id at start.
+type workerOwners struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// claim binds id to token if it is free and reports whether token owns it.
+func (o *workerOwners) claim(id, token string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil || len(o.m) > 1_000_000 {
+		o.m = map[string]string{} // a bound on memory, not a feature
+	}
+	owner, ok := o.m[id]
+	if !ok {
+		o.m[id] = token
+		return true
+	}
+	return owner == token
+}

@@ -38,6 +38,8 @@ type api0 struct {
 	auth    *authn       // nil when serving without authentication
 	tokens  store.TokenStore
 	limits  *limits
+	// workerIDs binds each worker id to the token that first used it.
+	workerIDs workerOwners
 }
 
 func (a *api0) submit(w http.ResponseWriter, r *http.Request) {
@@ -191,6 +193,10 @@ func (a *api0) sync(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeError(w, r, fmt.Errorf("decode sync request: %v: %w", err, errBadRequest))
+		return
+	}
+	if p := principalFrom(r); p != nil && req.Worker.ID != "" && !a.workerIDs.claim(req.Worker.ID, p.id) {
+		writeJSON(w, http.StatusForbidden, api.Error{Error: fmt.Sprintf("worker id %q belongs to another token", req.Worker.ID)})
 		return
 	}
 	resp, err := a.c.Sync(r.Context(), &req)

@@ -251,3 +251,22 @@ func TestItemsPerJobLimit(t *testing.T) {
 		t.Errorf("3 items: %d %s", code, body)
 	}
 }
+
+// A worker id, once used by one token, cannot be used by another: a
+// worker token cannot report on another token's workers' leases.
+func TestWorkerIDBoundToToken(t *testing.T) {
+	t.Parallel()
+	s := start(t, server.Config{Security: server.SecurityConfig{AdminToken: testToken}})
+	w1 := mkToken(t, s.URL(), "worker", "w1")
+	w2 := mkToken(t, s.URL(), "worker", "w2")
+	body := `{"worker":{"id":"wk-1","name":"wk","slots":1,"ops":["noop"]},"seq":1}`
+	if code, resp := call(t, "POST", s.URL()+"/v1/workers/sync", w1.Secret, body); code != http.StatusOK {
+		t.Fatalf("first sync: %d %s", code, resp)
+	}
+	if code, resp := call(t, "POST", s.URL()+"/v1/workers/sync", w2.Secret, body); code != http.StatusForbidden || !strings.Contains(resp, "another token") {
+		t.Errorf("same id, other token: %d %s, want 403", code, resp)
+	}
+	if code, _ := call(t, "POST", s.URL()+"/v1/workers/sync", w1.Secret, strings.Replace(body, `"seq":1`, `"seq":2`, 1)); code != http.StatusOK {
+		t.Errorf("same id, same token: %d", code)
+	}
+}
