@@ -62,6 +62,11 @@ func (c *SecurityConfig) check(listen string) error {
 	if c.AdminToken != "" && len(c.AdminToken) < minAdminToken {
 		return fmt.Errorf("server config: the admin token is %d characters, want at least %d random ones", len(c.AdminToken), minAdminToken)
 	}
+	for _, t := range []string{c.AdminToken, c.WorkerToken} {
+		if strings.Contains(t, "CHANGE-ME") {
+			return errors.New("server config: a token is still the placeholder from deploy/k8s/secret.yaml: replace it with a random one (docs/deploy.md)")
+		}
+	}
 	if c.WorkerToken != "" && len(c.WorkerToken) < minAdminToken {
 		return fmt.Errorf("server config: the worker token is %d characters, want at least %d random ones", len(c.WorkerToken), minAdminToken)
 	}

@@ -61,6 +61,9 @@ func TestNoAuthOnlyOnLoopback(t *testing.T) {
 	if _, err := server.New(server.Config{DataDir: t.TempDir(), Security: server.SecurityConfig{AdminToken: "short"}}); err == nil {
 		t.Error("a short admin token was accepted")
 	}
+	if _, err := server.New(server.Config{DataDir: t.TempDir(), Security: server.SecurityConfig{WorkerToken: "myrt_CHANGE-ME-worker-000000000000000000000"}}); err == nil || !strings.Contains(err.Error(), "placeholder") {
+		t.Errorf("the placeholder token was accepted: %v", err)
+	}
 }
 
 // Without an admin token given, the first start writes one to the data
