@@ -40,6 +40,15 @@ func runCmd(g *globals) *cobra.Command {
 				base := strings.TrimSuffix(filepath.Base(args[0]), filepath.Ext(args[0]))
 				out = base + ".results.jsonl"
 			}
+			if len(wf.ingestRoots) == 0 {
+				// The local worker's ingest operator may read files beside
+				// the spec, as input.file and input.glob do.
+				dir, err := filepath.Abs(filepath.Dir(args[0]))
+				if err != nil {
+					return err
+				}
+				wf.ingestRoots = []string{dir}
+			}
 			log := g.logger()
 			s, err := sf.start(ctx, log)
 			if err != nil {
