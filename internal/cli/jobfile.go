@@ -96,11 +96,14 @@ func remoteOps(ctx context.Context, c *client.Client) (spec.Ops, error) {
 type opNames map[string]task.StageKind
 
 // CheckStage checks the params of the operators the CLI knows (human
-// stages), so their errors name the spec file's lines before anything
+// and image stages), so their errors name the spec file's lines before anything
 // is sent (see spec.ParamChecker).
 func (o opNames) CheckStage(raw *spec.Stage, s *task.Stage) []spec.ParamError {
 	if s.Op == human.Op {
 		return human.CheckStage(raw, s)
+	}
+	if check := imageops.CheckParams(s.Op); check != nil {
+		return check(raw, s)
 	}
 	return nil
 }
