@@ -1,8 +1,11 @@
 package imageops_test
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -260,5 +263,46 @@ func TestResolveInputFolder(t *testing.T) {
 	j, _ = spec.Parse("job.yaml", []byte("input: {images: nowhere}\nstages: [{op: preprocess}]\n"))
 	if _, err := imageops.ResolveInput(ctxT(t), s, j, dir); err == nil || !strings.Contains(err.Error(), "input.images") {
 		t.Errorf("missing folder: %v", err)
+	}
+}
+
+// countingStore counts the bytes sent to Put and PutExpect.
+type countingStore struct {
+	*blob.Mem
+	sent int
+}
+
+func (c *countingStore) PutExpect(ctx context.Context, want blob.Ref, r io.Reader) error {
+	data, _ := io.ReadAll(r)
+	c.sent += len(data)
+	return c.Mem.PutExpect(ctx, want, bytes.NewReader(data))
+}
+
+func (c *countingStore) Put(ctx context.Context, r io.Reader) (blob.Ref, error) {
+	data, _ := io.ReadAll(r)
+	c.sent += len(data)
+	return c.Mem.Put(ctx, bytes.NewReader(data))
+}
+
+// Resolving the same images twice sends their bytes once.
+func TestResolveInputSkipsKnownBlobs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "imgs", "a"), 0o755)
+	for i := range 3 {
+		os.WriteFile(filepath.Join(dir, "imgs", "a", fmt.Sprintf("%d.png", i)), pattern(t, 16, 16, i+1), 0o644)
+	}
+	s := &countingStore{Mem: blob.NewMem()}
+	resolve := func() {
+		j, _ := spec.Parse("job.yaml", []byte("input: {images: imgs}\nstages: [{op: preprocess}]\n"))
+		if rep, err := imageops.ResolveInput(ctxT(t), s, j, dir); err != nil || rep.Items != 3 {
+			t.Fatalf("%v %+v", err, rep)
+		}
+	}
+	resolve()
+	first := s.sent
+	resolve()
+	if first == 0 || s.sent != first || s.Len() != 3 {
+		t.Fatalf("sent %d bytes, then %d more; %d blobs", first, s.sent-first, s.Len())
 	}
 }
