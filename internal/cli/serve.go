@@ -17,6 +17,7 @@ import (
 
 	"github.com/myriadhq/myriad/coord"
 	"github.com/myriadhq/myriad/ops"
+	"github.com/myriadhq/myriad/ops/imageops"
 	"github.com/myriadhq/myriad/server"
 	"github.com/myriadhq/myriad/worker"
 )
@@ -86,8 +87,8 @@ func defaultDataDir() string {
 
 func builtinOps() map[string]coord.OpInfo {
 	m := map[string]coord.OpInfo{}
-	for _, o := range ops.Builtins() {
-		m[o.Name] = coord.OpInfo{Name: o.Name, Reduce: o.Reduce}
+	for _, o := range append(ops.Builtins(), imageops.Builtins()...) {
+		m[o.Name] = coord.OpInfo{Name: o.Name, Reduce: o.Reduce, Check: imageops.CheckParams(o.Name)}
 	}
 	return m
 }
@@ -120,6 +121,8 @@ type workerFlags struct {
 	execAllow []string
 	execTime  time.Duration
 	drain     time.Duration
+	// ingestRoots are the folders the ingest operator may read.
+	ingestRoots []string
 }
 
 func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
@@ -128,6 +131,7 @@ func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
 	fs.StringVar(&f.labels, "labels", "", "labels, e.g. gpu=1,zone=eu")
 	fs.StringSliceVar(&f.execAllow, "exec-allow", nil, "commands the exec operator may run, by name or absolute path, e.g. true,/usr/bin/convert (default none; '*' any: only on your own machine)")
 	fs.DurationVar(&f.execTime, "exec-timeout", ops.DefaultExecTimeout, "longest one exec command may run")
+	fs.StringSliceVar(&f.ingestRoots, "ingest-root", nil, "folders the ingest operator may read image files from (default none)")
 	fs.DurationVar(&f.drain, "drain-timeout", worker.DefaultDrainTimeout, "on SIGTERM, how long running microtasks may finish")
 }
 
@@ -158,6 +162,7 @@ func (f *workerFlags) worker(url, token string, hc *http.Client, log *slog.Logge
 	}
 	reg := worker.NewRegistry()
 	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow, Timeout: f.execTime}})
+	imageops.Register(reg, imageops.Options{IngestRoots: f.ingestRoots})
 	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain,
 		Token: token, Client: hc})
 }
