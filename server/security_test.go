@@ -273,3 +273,27 @@ func TestWorkerIDBoundToToken(t *testing.T) {
 		t.Errorf("same id, same token: %d", code)
 	}
 }
+
+// Every answer carries the security headers; the annotator app's HTML
+// its own strict policy with no inline script.
+func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
+	s := start(t, server.Config{Security: server.SecurityConfig{AdminToken: testToken}})
+	for _, path := range []string{"/v1/jobs", "/healthz", "/annotate/"} {
+		req, _ := http.NewRequest("GET", s.URL()+path, nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		h := res.Header
+		csp := h.Get("Content-Security-Policy")
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("X-Frame-Options") != "DENY" || !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("%s: headers %v", path, h)
+		}
+		if path == "/annotate/" && !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("annotator app CSP %q", csp)
+		}
+	}
+}
