@@ -58,6 +58,13 @@ type Config struct {
 	// DrainTimeout is how long Run, once its context ends, lets running
 	// microtasks finish before handing them back.
 	DrainTimeout time.Duration
+	// RequestTimeout bounds a round trip to the coordinator beyond the
+	// time it may wait for work; a request with no answer by then is
+	// abandoned and retried, so a connection that went dead (a network
+	// partition drops packets without a reset) does not hold the worker's
+	// results until TCP gives up. Default: twice the coordinator's lease
+	// TTL, at least 10s.
+	RequestTimeout time.Duration
 	// Linger lets results of quick microtasks gather for up to this long
 	// before a round trip, so one request carries many.
 	Linger time.Duration
@@ -91,10 +98,11 @@ type Worker struct {
 	outbox []outcome
 	notify chan struct{} // a result is in the outbox
 
-	running map[int64]*run // owned by Run's goroutine
-	pending []outcome      // reported, not yet acknowledged
-	seq     uint64
-	hbEvery time.Duration
+	running  map[int64]*run // owned by Run's goroutine
+	pending  []outcome      // reported, not yet acknowledged
+	seq      uint64
+	hbEvery  time.Duration
+	leaseTTL time.Duration // as the coordinator last said
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -274,7 +282,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if idle && w.stats.Requests > 0 {
 			wait = min(w.cfg.MaxWait, w.hbEvery)
 		}
-		reqCtx, cancelReq := context.WithCancel(context.Background())
+		reqCtx, cancelReq := context.WithTimeout(context.Background(), wait+w.requestTimeout())
 		if wait > 0 {
 			// A long poll ends early when a result is ready to report
 			// or Run's context ends.
@@ -319,6 +327,14 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.sleep(ctx, backoff)
 		}
 	}
+}
+
+// requestTimeout is how long a round trip may take beyond its wait.
+func (w *Worker) requestTimeout() time.Duration {
+	if w.cfg.RequestTimeout > 0 {
+		return w.cfg.RequestTimeout
+	}
+	return max(2*w.leaseTTL, 10*time.Second)
 }
 
 // afterSend applies a response; it reports true if Run must return err.
@@ -474,6 +490,9 @@ func (w *Worker) send(ctx context.Context, want int, draining bool, released []a
 func (w *Worker) apply(execCtx context.Context, resp *api.SyncResponse) {
 	if resp.HeartbeatMS > 0 {
 		w.hbEvery = time.Duration(resp.HeartbeatMS) * time.Millisecond
+	}
+	if resp.LeaseTTLMS > 0 {
+		w.leaseTTL = time.Duration(resp.LeaseTTLMS) * time.Millisecond
 	}
 	for _, c := range resp.Cancel {
 		if r, ok := w.running[c.Task]; ok && r.lease.Token == c.Token {
