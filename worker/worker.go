@@ -103,6 +103,7 @@ type Worker struct {
 	seq      uint64
 	hbEvery  time.Duration
 	leaseTTL time.Duration // as the coordinator last said
+	lastSent time.Time     // when the last round trip began
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -267,9 +268,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		idle := len(w.pending) == 0 && released == nil
 		if idle && draining {
-			// Nothing to say: wait for a result or the drain deadline.
-			w.waitEvent(ctx, time.Now().Add(w.hbEvery), drainUntil)
-			continue
+			// Nothing to report: wait for a result or the drain deadline,
+			// but not past the next heartbeat, which keeps the leases of
+			// the microtasks still running from expiring.
+			if next := w.lastSent.Add(w.hbEvery); time.Now().Before(next) {
+				w.waitEvent(ctx, next, drainUntil)
+				continue
+			}
 		}
 		if !idle && w.cfg.Linger > 0 && len(w.running) > 0 && len(w.pending) < free {
 			time.Sleep(w.cfg.Linger)
@@ -279,7 +284,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		// if there are free slots, or for stop notices if not; it is
 		// itself the heartbeat.
 		wait := time.Duration(0)
-		if idle && w.stats.Requests > 0 {
+		if idle && !draining && w.stats.Requests > 0 {
 			wait = min(w.cfg.MaxWait, w.hbEvery)
 		}
 		reqCtx, cancelReq := context.WithTimeout(context.Background(), wait+w.requestTimeout())
@@ -421,6 +426,7 @@ func (e *fatalError) Error() string { return e.msg }
 // send makes one round trip.
 func (w *Worker) send(ctx context.Context, want int, draining bool, released []api.TaskRef, wait time.Duration) (*api.SyncResponse, error) {
 	w.seq++
+	w.lastSent = time.Now()
 	req := &api.SyncRequest{
 		Worker: api.WorkerInfo{ID: w.id, Name: w.cfg.Name, Slots: w.cfg.Slots, Labels: w.cfg.Labels, Ops: w.reg.Ops(),
 			Load: hostLoad(), CPUs: runtime.NumCPU(), Version: Version, Cache: w.cacheInfo()},
