@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/myriadhq/myriad/client"
@@ -12,17 +13,27 @@ import (
 // kill is one scheduled SIGKILL: of the coordinator or of a worker, once
 // the job has done at least `at` microtasks.
 type kill struct {
-	at    int64
-	coord bool
+	at   int64
+	kind killKind
 }
+
+type killKind int
+
+const (
+	killCoord  killKind = iota // SIGKILL the coordinator, restart it
+	killWorker                 // SIGKILL a worker, restart it
+	freeze                     // SIGSTOP a worker past the lease TTL, then SIGCONT
+)
 
 // schedule draws the kills: each at a random point between 5% and 80%
 // of the job, coordinator and worker kills mixed in a random order.
 func (cl *cluster) schedule() []kill {
 	cfg := cl.cfg
-	kinds := make([]bool, cfg.CoordKills+cfg.WorkerKills)
-	for i := range cfg.CoordKills {
-		kinds[i] = true
+	var kinds []killKind
+	for kind, n := range []int{cfg.CoordKills, cfg.WorkerKills, cfg.Freezes} {
+		for range n {
+			kinds = append(kinds, killKind(kind))
+		}
 	}
 	kinds = shuffled(cl.rng, kinds)
 	ats := make([]int64, len(kinds))
@@ -32,7 +43,7 @@ func (cl *cluster) schedule() []kill {
 	slices.Sort(ats)
 	out := make([]kill, len(kinds))
 	for i := range out {
-		out[i] = kill{at: ats[i], coord: kinds[i]}
+		out[i] = kill{at: ats[i], kind: kinds[i]}
 	}
 	return out
 }
@@ -62,11 +73,16 @@ func (cl *cluster) killer(ctx context.Context, c *client.Client, id string) erro
 			}
 			pause(ctx, 10*time.Millisecond)
 		}
-		if k.coord {
-			if err := cl.killCoord(ctx, last); err != nil {
-				return err
-			}
-		} else if err := cl.killWorker(last); err != nil {
+		var err error
+		switch k.kind {
+		case killCoord:
+			err = cl.killCoord(ctx, last)
+		case killWorker:
+			err = cl.killWorker(last)
+		case freeze:
+			cl.freezeWorker(last)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -101,4 +117,30 @@ func (cl *cluster) killWorker(done int64) error {
 	cl.workers[i] = p
 	cl.sum.WorkerRestarts++
 	return nil
+}
+
+// freezeWorker stops a worker with SIGSTOP for longer than the lease TTL
+// and lets it go on afterwards: its leases expire while it is alive, its
+// microtasks run elsewhere, and what it reports on waking must be
+// refused. The killer does not wait for it.
+func (cl *cluster) freezeWorker(done int64) {
+	w := cl.workers[cl.rng.IntN(len(cl.workers))]
+	d := 2*cl.cfg.LeaseTTL + time.Duration(cl.rng.IntN(1000))*time.Millisecond
+	if w.exited() {
+		return
+	}
+	w.cmd.Process.Signal(syscall.SIGSTOP)
+	cl.sum.Freezes++
+	fmt.Fprintf(cl.cfg.Log, "chaos: %s SIGSTOP %s at %d done for %v\n", time.Now().Format("15:04:05.000"), w.name, done, d)
+	cl.wg.Add(1)
+	go func() {
+		defer cl.wg.Done()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			w.cmd.Process.Signal(syscall.SIGCONT)
+		case <-w.done: // killed meanwhile
+		}
+	}()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/myriadhq/myriad/client"
@@ -29,6 +31,9 @@ type Config struct {
 	Workers, Slots int
 	// CoordKills and WorkerKills are how many SIGKILLs each gets.
 	CoordKills, WorkerKills int
+	// Freezes is how many times a worker is stopped (SIGSTOP) for
+	// longer than the lease TTL and then continued.
+	Freezes int
 	// Seed fixes the items and the kill schedule.
 	Seed uint64
 	// LeaseTTL is the coordinator's lease TTL.
@@ -55,6 +60,8 @@ type Summary struct {
 	Seed                        uint64
 	CoordKills, CoordRestarts   int
 	WorkerKills, WorkerRestarts int
+	Freezes                     int
+	Refused                     int // late results the coordinator refused (from the workers' logs)
 	Lost, Doubled, Wrong        int
 	Retried                     int // microtasks leased more than once (the chaos reached them)
 	StatusMismatch              bool
@@ -74,8 +81,8 @@ func (s *Summary) String() string {
 	if s.StatusMismatch {
 		status = "MISMATCH"
 	}
-	line := fmt.Sprintf("chaos: microtasks=%d workers=%d seed=%d kills=%d (coordinator=%d worker=%d) restarts=%d retried=%d lost=%d doubled=%d wrong=%d status=%s elapsed=%s",
-		s.N, s.Workers, s.Seed, s.CoordKills+s.WorkerKills, s.CoordKills, s.WorkerKills, s.CoordRestarts+s.WorkerRestarts, s.Retried,
+	line := fmt.Sprintf("chaos: microtasks=%d workers=%d seed=%d kills=%d (coordinator=%d worker=%d) restarts=%d freezes=%d retried=%d refused=%d lost=%d doubled=%d wrong=%d status=%s elapsed=%s",
+		s.N, s.Workers, s.Seed, s.CoordKills+s.WorkerKills, s.CoordKills, s.WorkerKills, s.CoordRestarts+s.WorkerRestarts, s.Freezes, s.Retried, s.Refused,
 		s.Lost, s.Doubled, s.Wrong, status, s.Elapsed.Round(100*time.Millisecond))
 	if s.Dir != "" {
 		line += " dir=" + s.Dir
@@ -109,10 +116,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("-sleep-ms %d is negative", c.SleepMS)
 	case c.Workers < 1:
 		return fmt.Errorf("-workers %d: want at least 1", c.Workers)
-	case c.CoordKills < 0 || c.WorkerKills < 0:
-		return errors.New("-coord-kills and -worker-kills must not be negative")
-	case c.CoordKills+c.WorkerKills > c.N/4:
-		return fmt.Errorf("%d kills for %d microtasks: want at most one kill per 4 microtasks", c.CoordKills+c.WorkerKills, c.N)
+	case c.CoordKills < 0 || c.WorkerKills < 0 || c.Freezes < 0:
+		return errors.New("-coord-kills, -worker-kills and -freezes must not be negative")
+	case c.CoordKills+c.WorkerKills+c.Freezes > c.N/4:
+		return fmt.Errorf("%d kills and freezes for %d microtasks: want at most one per 4 microtasks", c.CoordKills+c.WorkerKills+c.Freezes, c.N)
 	case c.Rounds < 0:
 		return fmt.Errorf("-rounds %d is negative", c.Rounds)
 	}
@@ -130,6 +137,7 @@ type cluster struct {
 	workers []*proc
 	sum     *Summary
 	rng     *rand.Rand
+	wg      sync.WaitGroup // freezes in progress
 }
 
 // Run runs the job under the killer and checks the outcome. It returns
@@ -192,7 +200,9 @@ func Run(ctx context.Context, cfg Config) (sum *Summary, err error) {
 	if err != nil {
 		return sum, fmt.Errorf("submit: %w", err)
 	}
-	if err := cl.killer(ctx, c, sub.ID); err != nil {
+	err = cl.killer(ctx, c, sub.ID)
+	cl.wg.Wait() // frozen workers are continued
+	if err != nil {
 		return sum, err
 	}
 	if err := waitFinal(ctx, c, sub.ID); err != nil {
@@ -221,6 +231,7 @@ func Run(ctx context.Context, cfg Config) (sum *Summary, err error) {
 		return sum, err
 	}
 	check(sum, &cfg, st, apiRes, status)
+	sum.Refused = countInLogs(dir, "w*.log", `msg="result refused"`)
 	return sum, nil
 }
 
@@ -360,4 +371,17 @@ func shuffled[T any](rng *rand.Rand, s []T) []T {
 	s = slices.Clone(s)
 	rng.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
 	return s
+}
+
+// countInLogs counts the lines holding s in the run's log files.
+func countInLogs(dir, pattern, s string) int {
+	files, _ := filepath.Glob(filepath.Join(dir, pattern))
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err == nil {
+			n += bytes.Count(b, []byte(s))
+		}
+	}
+	return n
 }
