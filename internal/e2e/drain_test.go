@@ -54,11 +54,11 @@ func TestWorkerDrainFinishesRunning(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
 	url := "http://" + addr
-	startServer(t, addr, t.TempDir(), "--lease-ttl", "1s")
+	startServer(t, addr, t.TempDir(), "--lease-ttl", "2s")
 	w := start(t, "worker", "worker", "--server", url, "--slots", "2", "--drain-timeout", "60s", "--log-level", "debug")
 	c := client.New(url)
 	const n = 4
-	sub, err := c.Submit(context.Background(), sleepJob(n, 3000))
+	sub, err := c.Submit(context.Background(), sleepJob(n, 5000))
 	if err != nil {
 		t.Fatal(err)
 	}

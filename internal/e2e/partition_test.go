@@ -130,13 +130,13 @@ func TestNetworkPartition(t *testing.T) {
 	c := client.New(url)
 	waitWorker(t, c, "far")
 
-	const n, ms = 8, 3000
+	const n, ms = 4, 5000
 	sub, err := c.Submit(context.Background(), sleepJob(n, ms))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Cut the link once the far worker holds leases; their microtasks
-	// (3 s each) finish during the partition.
+	// (5 s each) finish during the partition.
 	held := waitRunning(t, c, sub.ID)
 	ns.setLink(t, false)
 	linkUp := false
