@@ -18,7 +18,7 @@ func TestChaosShort(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cfg := Config{N: 2000, Workers: 4, Slots: 4, CoordKills: 3, WorkerKills: 5, Freezes: 2, Seed: 11, Rounds: 1000, SleepMS: 5, Dir: t.TempDir(), Log: testLog{t}}
+	cfg := Config{N: 2000, Workers: 4, Slots: 4, CoordKills: 3, WorkerKills: 5, Freezes: 2, Seed: 11, Rounds: 1000, SleepMS: 20, Dir: t.TempDir(), Log: testLog{t}}
 	sum, err := Run(ctx, cfg)
 	if sum != nil {
 		t.Log(sum)
