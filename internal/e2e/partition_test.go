@@ -10,12 +10,14 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/client"
+	"github.com/myriadhq/myriad/spec"
 	"github.com/myriadhq/myriad/task"
 )
 
@@ -85,11 +87,13 @@ func (n *netns) setLink(t *testing.T, up bool) {
 	ipCmd(t, "link", "set", n.hostIf, state)
 }
 
-// startIn runs the myriad binary inside the namespace.
+// startIn runs the myriad binary inside the namespace, with
+// MYRIAD_TEST_SIDE=far in its environment.
 func (n *netns) startIn(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, name: name, out: &lockedBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command("ip", append([]string{"netns", "exec", n.name, binary}, args...)...)
+	p.cmd.Env = append(os.Environ(), "MYRIAD_TEST_SIDE=far")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -130,14 +134,14 @@ func TestNetworkPartition(t *testing.T) {
 	c := client.New(url)
 	waitWorker(t, c, "far")
 
-	const n, ms = 4, 5000
-	sub, err := c.Submit(context.Background(), sleepJob(n, ms))
+	const n = 4
+	sub, err := c.Submit(context.Background(), sideJob(n))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Cut the link once the far worker holds leases; their microtasks
 	// (5 s each) finish during the partition.
-	held := waitRunning(t, c, sub.ID)
+	held := waitRunning(t, c, sub.ID, n)
 	ns.setLink(t, false)
 	linkUp := false
 	t.Cleanup(func() {
@@ -146,17 +150,23 @@ func TestNetworkPartition(t *testing.T) {
 		}
 	})
 	start(t, "near worker", "worker", "--server", url, "--slots", "4", "--name", "near")
-	checkExactlyOnce(t, c, sub.ID, n)
-	before := resultLines(t, c, sub.ID)
+	before := checkAllNear(t, c, sub.ID, n)
 	if !workerState(t, c, "far", task.WorkerLost) {
 		t.Fatal("the cut-off worker is not shown lost")
 	}
-	// The far worker finished its microtasks while cut off.
-	waitOutput(t, far, `msg="coordinator unreachable`, time.Minute)
+	// The far worker finished its microtasks while cut off: it tried to
+	// report them.
+	deadline := time.Now().Add(time.Minute)
+	for !regexp.MustCompile(`msg="coordinator unreachable.*results_kept=[1-9]`).MatchString(far.out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatal("the far worker did not try to report results while cut off")
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval
+	}
 
 	ns.setLink(t, true)
 	linkUp = true
-	deadline := time.Now().Add(90 * time.Second)
+	deadline = time.Now().Add(90 * time.Second)
 	for strings.Count(far.out.String(), `msg="result refused"`) < held {
 		if time.Now().After(deadline) {
 			t.Fatalf("the far worker's %d late results were not all refused within 90s of the link coming back (%d refusals)",
@@ -176,10 +186,55 @@ func TestNetworkPartition(t *testing.T) {
 			t.Log(l)
 		}
 	}
-	checkExactlyOnce(t, c, sub.ID, n)
-	if after := resultLines(t, c, sub.ID); !reflect.DeepEqual(before, after) {
+	if after := checkAllNear(t, c, sub.ID, n); !reflect.DeepEqual(before, after) {
 		t.Fatalf("results changed after the late completions:\nbefore %v\nafter  %v", before, after)
 	}
+}
+
+// sideJob is n items through the exec operator: each microtask takes 5 s
+// and returns {"by": SIDE}, where SIDE is the running worker's
+// MYRIAD_TEST_SIDE ("far" in the namespace) or "near". So the results
+// say which worker's completion was committed.
+func sideJob(n int) *spec.Job {
+	j := sleepJob(n, 0)
+	j.Stages = []spec.Stage{{Op: "exec", Params: map[string]any{
+		"command": []string{"sh", "-c", `sleep 5; printf '{"by":"%s"}' "${MYRIAD_TEST_SIDE:-near}"`},
+	}}}
+	return j
+}
+
+// checkAllNear waits for the job to complete and checks that every item
+// has exactly one result and that it was made by the near worker; it
+// returns the result lines.
+func checkAllNear(t *testing.T, c *client.Client, id string, n int) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st, err := c.Wait(ctx, id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != task.JobCompleted || st.Counts.Done != int64(n) {
+		t.Fatalf("job ended %s with counts %+v, want completed with %d done", st.State, st.Counts, n)
+	}
+	lines := resultLines(t, c, id)
+	seen := map[string]int{}
+	for _, l := range lines {
+		id, data, _ := strings.Cut(l, " ")
+		seen[id]++
+		if strings.TrimSpace(data) != `{"by":"near"}` {
+			t.Fatalf("item %s: result %s, want the near worker's {\"by\":\"near\"}", id, data)
+		}
+	}
+	for i := range n {
+		if got := seen[fmt.Sprintf("i%d", i)]; got != 1 {
+			t.Fatalf("item i%d has %d results, want 1: %q", i, got, lines)
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct items in the results, want %d: %q", len(seen), n, lines)
+	}
+	return lines
 }
 
 // waitWorker waits until a worker of that name has connected.
@@ -194,19 +249,19 @@ func waitWorker(t *testing.T, c *client.Client, name string) {
 	}
 }
 
-// waitRunning waits until the job has microtasks running and returns how
-// many.
-func waitRunning(t *testing.T, c *client.Client, id string) int {
+// waitRunning waits until the job has want microtasks running and
+// returns how many.
+func waitRunning(t *testing.T, c *client.Client, id string, want int) int {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		st, err := c.Job(context.Background(), id)
-		if err == nil && st.Counts.Running > 0 {
+		if err == nil && st.Counts.Running >= int64(want) {
 			return int(st.Counts.Running)
 		}
 		time.Sleep(10 * time.Millisecond) // polling interval
 	}
-	t.Fatal("no microtask started")
+	t.Fatalf("%d microtasks did not start", want)
 	return 0
 }
 
