@@ -81,8 +81,8 @@ func TestWorkerDrainFinishesRunning(t *testing.T) {
 
 // SIGTERM on a worker whose microtasks outlast --drain-timeout: it hands
 // them back and the coordinator re-queues them at once (the lease TTL is
-// a minute; they are ready again long before), without counting an
-// attempt; another worker takes them straight away.
+// a minute; they are ready again long before, and never pass through
+// failed); another worker takes them straight away.
 func TestWorkerDrainHandsBack(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
@@ -98,9 +98,12 @@ func TestWorkerDrainHandsBack(t *testing.T) {
 	w.signal(syscall.SIGTERM)
 	exitsCleanly(t, w, 30*time.Second)
 	// The lease TTL is 60s: only a hand-back makes them ready this soon.
-	waitCounts(t, c, sub.ID, "all 3 ready again after the hand-back", 20*time.Second, func(st *api.JobStatus) bool {
+	st := waitCounts(t, c, sub.ID, "all 3 ready again after the hand-back", 20*time.Second, func(st *api.JobStatus) bool {
 		return st.Counts.Ready == 3 && st.Counts.Running == 0
 	})
+	if st.Counts.Failed != 0 || len(st.Errors) != 0 {
+		t.Fatalf("a hand-back is not a failure: counts %+v, errors %+v", st.Counts, st.Errors)
+	}
 	start(t, "worker2", "worker", "--server", url, "--slots", "4")
 	waitCounts(t, c, sub.ID, "all 3 running on the second worker", 20*time.Second, func(st *api.JobStatus) bool { return st.Counts.Running == 3 })
 }
