@@ -17,6 +17,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -50,13 +51,17 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sum, err := Run(ctx, cfg)
-	if sum != nil {
-		fmt.Println(sum)
-	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
+		if sum != nil && sum.Dir != "" {
+			fmt.Fprintln(os.Stderr, "chaos: run folder (data and process logs):", sum.Dir)
+		}
+		if errors.Is(err, errBadConfig) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
+	fmt.Println(sum)
 	if !sum.OK() {
 		for _, p := range sum.Problems {
 			fmt.Fprintln(os.Stderr, "chaos:", p)

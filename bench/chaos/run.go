@@ -54,6 +54,9 @@ type Config struct {
 	Log io.Writer
 }
 
+// errBadConfig marks a Config that cannot be run.
+var errBadConfig = errors.New("bad flags")
+
 // Summary is what a run found.
 type Summary struct {
 	N, Workers                  int
@@ -147,7 +150,7 @@ type cluster struct {
 func Run(ctx context.Context, cfg Config) (sum *Summary, err error) {
 	cfg.defaults()
 	if err := cfg.validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errBadConfig, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
