@@ -31,26 +31,36 @@ func TestStopFlushesQueuedOps(t *testing.T) {
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// Hold the writer at its next batch, queue requests behind it, then
-	// stop.
-	c.cl.batchMu.Lock()
-	const n = 20
+	// The first request holds the writer inside its transaction until the
+	// gate opens; the others queue behind it; then the coordinator stops.
+	gate, started := make(chan struct{}), make(chan struct{})
 	var ran atomic.Int32
-	errs := make(chan error, n)
+	upsert := func(ctx context.Context, tx store.Tx, id string) error {
+		ran.Add(1)
+		return tx.WorkerUpsert(ctx, &task.Worker{ID: id, Name: id, Slots: 1, State: task.WorkerAlive, LastSeen: time.Now()})
+	}
+	const n = 20
+	errs := make(chan error, n+1)
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs <- c.do(ctx, func(ctx context.Context, tx store.Tx) error {
+			close(started)
+			<-gate
+			return upsert(ctx, tx, "first")
+		})
+	}()
+	<-started
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- c.do(ctx, func(ctx context.Context, tx store.Tx) error {
-				ran.Add(1)
-				id := fmt.Sprintf("w%d", i)
-				return tx.WorkerUpsert(ctx, &task.Worker{ID: id, Name: id, Slots: 1, State: task.WorkerAlive, LastSeen: time.Now()})
-			})
+			errs <- c.do(ctx, func(ctx context.Context, tx store.Tx) error { return upsert(ctx, tx, fmt.Sprintf("w%d", i)) })
 		}()
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for len(c.ops) < n-1 { // one is with the writer, waiting for the lock
+	for len(c.ops) < n {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d requests queued", len(c.ops))
 		}
@@ -59,7 +69,7 @@ func TestStopFlushesQueuedOps(t *testing.T) {
 	c.cancel() // what Stop does first
 	stopped := make(chan struct{})
 	go func() { c.Stop(); close(stopped) }()
-	c.cl.batchMu.Unlock()
+	close(gate)
 	<-stopped
 	wg.Wait()
 	close(errs)
@@ -68,14 +78,14 @@ func TestStopFlushesQueuedOps(t *testing.T) {
 			t.Fatalf("a request taken before the stop failed: %v", err)
 		}
 	}
-	if got := ran.Load(); got != n {
-		t.Fatalf("%d of %d queued requests ran", got, n)
+	if got := ran.Load(); got != n+1 {
+		t.Fatalf("%d of %d requests ran", got, n+1)
 	}
 	ws, err := st.WorkerList(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ws) != n {
-		t.Fatalf("the store holds %d of the %d workers the queued requests wrote", len(ws), n)
+	if len(ws) != n+1 {
+		t.Fatalf("the store holds %d of the %d workers the requests wrote", len(ws), n+1)
 	}
 }
