@@ -174,12 +174,12 @@ func Run(ctx context.Context, cfg Config) (sum *Summary, err error) {
 		cfg.Bin = filepath.Join(dir, "myriad")
 		build := exec.CommandContext(ctx, "go", "build", "-o", cfg.Bin, "github.com/myriadhq/myriad/cmd/myriad")
 		if out, err := build.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("build myriad: %w\n%s", err, out)
+			return sum, fmt.Errorf("build myriad: %w\n%s", err, out)
 		}
 	}
 	addr, err := freeAddr()
 	if err != nil {
-		return nil, err
+		return sum, err
 	}
 	cl := &cluster{cfg: &cfg, dir: dir, data: filepath.Join(dir, "data"), addr: addr, url: "http://" + addr, sum: sum,
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x6368616f73))}
