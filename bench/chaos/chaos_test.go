@@ -18,7 +18,7 @@ func TestChaosShort(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cfg := Config{N: 2000, Workers: 4, Slots: 4, CoordKills: 3, WorkerKills: 5, Freezes: 2, Seed: 11, Rounds: 1000, SleepMS: 20, Dir: t.TempDir(), Log: testLog{t}}
+	cfg := Config{N: 2000, Workers: 4, Slots: 4, CoordKills: 3, WorkerKills: 5, Freezes: 2, Terms: 2, Seed: 11, Rounds: 1000, SleepMS: 20, Dir: t.TempDir(), Log: testLog{t}}
 	sum, err := Run(ctx, cfg)
 	if sum != nil {
 		t.Log(sum)
@@ -29,9 +29,9 @@ func TestChaosShort(t *testing.T) {
 	if !sum.OK() {
 		t.Fatalf("chaos found problems: %q", sum.Problems)
 	}
-	if sum.CoordKills != 3 || sum.CoordRestarts != 3 || sum.WorkerKills != 5 || sum.WorkerRestarts != 5 || sum.Freezes > 2 {
-		t.Fatalf("kills/restarts: coordinator %d/%d, workers %d/%d, freezes %d; want 3/3, 5/5, at most 2",
-			sum.CoordKills, sum.CoordRestarts, sum.WorkerKills, sum.WorkerRestarts, sum.Freezes)
+	if sum.CoordKills != 3 || sum.CoordRestarts != 3 || sum.WorkerKills != 5 || sum.Terms != 2 || sum.WorkerRestarts != 7 || sum.Freezes > 2 {
+		t.Fatalf("kills/restarts: coordinator %d/%d, workers %d+%d drains/%d, freezes %d; want 3/3, 5+2/7, at most 2",
+			sum.CoordKills, sum.CoordRestarts, sum.WorkerKills, sum.Terms, sum.WorkerRestarts, sum.Freezes)
 	}
 }
 

@@ -23,6 +23,7 @@ const (
 	killCoord  killKind = iota // SIGKILL the coordinator, restart it
 	killWorker                 // SIGKILL a worker, restart it
 	freeze                     // SIGSTOP a worker past the lease TTL, then SIGCONT
+	termWorker                 // SIGTERM a worker (it drains), restart it
 )
 
 // schedule draws the kills: each at a random point between 5% and 80%
@@ -30,7 +31,7 @@ const (
 func (cl *cluster) schedule() []kill {
 	cfg := cl.cfg
 	var kinds []killKind
-	for kind, n := range []int{cfg.CoordKills, cfg.WorkerKills, cfg.Freezes} {
+	for kind, n := range []int{cfg.CoordKills, cfg.WorkerKills, cfg.Freezes, cfg.Terms} {
 		for range n {
 			kinds = append(kinds, killKind(kind))
 		}
@@ -81,6 +82,8 @@ func (cl *cluster) killer(ctx context.Context, c *client.Client, id string) erro
 			err = cl.killWorker(last)
 		case freeze:
 			cl.freezeWorker(last)
+		case termWorker:
+			err = cl.termWorker(last)
 		}
 		if err != nil {
 			return err
@@ -143,4 +146,23 @@ func (cl *cluster) freezeWorker(done int64) {
 		case <-w.done: // killed meanwhile
 		}
 	}()
+}
+
+// termWorker stops a worker with SIGTERM, waits for it to drain and exit,
+// and starts it again. A worker that does not exit 0 is a problem.
+func (cl *cluster) termWorker(done int64) error {
+	i := cl.rng.IntN(len(cl.workers))
+	w := cl.workers[i]
+	fmt.Fprintf(cl.cfg.Log, "chaos: %s SIGTERM %s at %d done\n", time.Now().Format("15:04:05.000"), w.name, done)
+	if !w.stop(time.Minute) {
+		cl.sum.problem("%s did not drain and exit 0 on SIGTERM (see %s)", w.name, w.log.Name())
+	}
+	cl.sum.Terms++
+	p, err := cl.startWorker(i)
+	if err != nil {
+		return fmt.Errorf("restart %s: %w", w.name, err)
+	}
+	cl.workers[i] = p
+	cl.sum.WorkerRestarts++
+	return nil
 }

@@ -6,7 +6,7 @@
 // holds. It prints one summary line and exits 1 if anything was lost,
 // doubled or wrong.
 //
-//	go run ./bench/chaos                                  # 20 000 microtasks, 10 coordinator and 20 worker kills, 5 freezes
+//	go run ./bench/chaos                                  # 20 000 microtasks, 10 coordinator and 20 worker kills, 5 freezes, 5 drains
 //	go run ./bench/chaos -n 2000 -coord-kills 3 -worker-kills 5 -seed 7
 //
 // Without -bin it builds the myriad binary into its run folder first.
@@ -35,6 +35,7 @@ func main() {
 	flag.IntVar(&cfg.CoordKills, "coord-kills", 10, "times the coordinator is SIGKILLed (and restarted on the same data and port)")
 	flag.IntVar(&cfg.WorkerKills, "worker-kills", 20, "times a worker is SIGKILLed (and restarted)")
 	flag.IntVar(&cfg.Freezes, "freezes", 5, "times a worker is frozen (SIGSTOP) past the lease TTL, then continued")
+	flag.IntVar(&cfg.Terms, "drains", 5, "times a worker is sent SIGTERM (it drains and exits) and started again")
 	flag.Uint64Var(&cfg.Seed, "seed", 1, "seed of the items and the kill schedule")
 	flag.DurationVar(&cfg.LeaseTTL, "lease-ttl", time.Second, "the coordinator's --lease-ttl")
 	flag.IntVar(&cfg.Rounds, "rounds", 1000, "SHA-256 rounds per item in the hash stage")

@@ -34,6 +34,9 @@ type Config struct {
 	// Freezes is how many times a worker is stopped (SIGSTOP) for
 	// longer than the lease TTL and then continued.
 	Freezes int
+	// Terms is how many times a worker is sent SIGTERM (it drains and
+	// exits) and started again.
+	Terms int
 	// Seed fixes the items and the kill schedule.
 	Seed uint64
 	// LeaseTTL is the coordinator's lease TTL.
@@ -64,6 +67,7 @@ type Summary struct {
 	CoordKills, CoordRestarts   int
 	WorkerKills, WorkerRestarts int
 	Freezes                     int
+	Terms                       int // graceful stops (SIGTERM, drain, restart)
 	Refused                     int // late results the coordinator refused (from the workers' logs)
 	Lost, Doubled, Wrong        int
 	Retried                     int // microtasks leased more than once (the chaos reached them)
@@ -84,8 +88,8 @@ func (s *Summary) String() string {
 	if s.StatusMismatch {
 		status = "MISMATCH"
 	}
-	line := fmt.Sprintf("chaos: microtasks=%d workers=%d seed=%d kills=%d (coordinator=%d worker=%d) restarts=%d freezes=%d retried=%d refused=%d lost=%d doubled=%d wrong=%d status=%s elapsed=%s",
-		s.N, s.Workers, s.Seed, s.CoordKills+s.WorkerKills, s.CoordKills, s.WorkerKills, s.CoordRestarts+s.WorkerRestarts, s.Freezes, s.Retried, s.Refused,
+	line := fmt.Sprintf("chaos: microtasks=%d workers=%d seed=%d kills=%d (coordinator=%d worker=%d) restarts=%d freezes=%d drains=%d retried=%d refused=%d lost=%d doubled=%d wrong=%d status=%s elapsed=%s",
+		s.N, s.Workers, s.Seed, s.CoordKills+s.WorkerKills, s.CoordKills, s.WorkerKills, s.CoordRestarts+s.WorkerRestarts, s.Freezes, s.Terms, s.Retried, s.Refused,
 		s.Lost, s.Doubled, s.Wrong, status, s.Elapsed.Round(100*time.Millisecond))
 	if s.Dir != "" {
 		line += " dir=" + s.Dir
@@ -119,10 +123,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("-sleep-ms %d is negative", c.SleepMS)
 	case c.Workers < 1:
 		return fmt.Errorf("-workers %d: want at least 1", c.Workers)
-	case c.CoordKills < 0 || c.WorkerKills < 0 || c.Freezes < 0:
-		return errors.New("-coord-kills, -worker-kills and -freezes must not be negative")
-	case c.CoordKills+c.WorkerKills+c.Freezes > c.N/4:
-		return fmt.Errorf("%d kills and freezes for %d microtasks: want at most one per 4 microtasks", c.CoordKills+c.WorkerKills+c.Freezes, c.N)
+	case c.CoordKills < 0 || c.WorkerKills < 0 || c.Freezes < 0 || c.Terms < 0:
+		return errors.New("-coord-kills, -worker-kills, -freezes and -drains must not be negative")
+	case c.CoordKills+c.WorkerKills+c.Freezes+c.Terms > c.N/4:
+		return fmt.Errorf("%d events for %d microtasks: want at most one per 4 microtasks", c.CoordKills+c.WorkerKills+c.Freezes+c.Terms, c.N)
 	case c.Rounds < 0:
 		return fmt.Errorf("-rounds %d is negative", c.Rounds)
 	}
