@@ -410,12 +410,18 @@ func (w *Worker) waitEvent(ctx context.Context, until, drainUntil time.Time) {
 	}
 }
 
+// sleep waits d, or until ctx ends; once Run is draining (ctx already
+// ended) it waits the full d, so a retry backoff still holds.
 func (w *Worker) sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
+	done := ctx.Done()
+	if ctx.Err() != nil {
+		done = nil
+	}
 	select {
 	case <-t.C:
-	case <-ctx.Done():
+	case <-done:
 	}
 }
 
