@@ -41,7 +41,13 @@ type Coordinator struct {
 	jobs     map[string]*jobRT
 	jobSeq   int64
 	workers  map[string]*workerRT
-	attempts map[int64]*attempt
+	attempts map[int64]*attempt // each running microtask's (first) attempt
+	backups  map[int64]*attempt // speculative copies, by microtask
+	// speculated marks running microtasks already copied once (or
+	// refused a copy by the store); specWoken those whose becoming
+	// stragglers woke waiting workers.
+	speculated, specWoken map[int64]bool
+	specStats             specStats
 	wakes    timeHeap // retry times of failed microtasks
 	rng      *rand.Rand
 	newWork  bool          // set while a batch makes work ready
@@ -75,6 +81,9 @@ func New(cfg Config) (*Coordinator, error) {
 		jobs:      map[string]*jobRT{},
 		workers:   map[string]*workerRT{},
 		attempts:  map[int64]*attempt{},
+		backups:   map[int64]*attempt{},
+		speculated: map[int64]bool{},
+		specWoken:  map[int64]bool{},
 		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6d797269)),
 		workCh:    make(chan struct{}),
 		jobCh:     make(chan struct{}),
@@ -174,6 +183,7 @@ func (c *Coordinator) reloadLocked(ctx context.Context) error {
 		return fmt.Errorf("load leases: %w", err)
 	}
 	c.attempts = map[int64]*attempt{}
+	c.backups = map[int64]*attempt{}
 	for _, r := range running {
 		j := c.jobs[r.JobID]
 		if j == nil || r.Stage >= len(j.stages) {
@@ -194,6 +204,7 @@ func (c *Coordinator) reloadLocked(ctx context.Context) error {
 		c.attempts[r.ID] = a
 		w.leases[r.ID] = a
 		j.running++
+		c.installBackupLocked(r, j, nil, now)
 	}
 	for _, w := range c.workers {
 		if w.info.State != task.WorkerLost && len(w.leases) == 0 && now.Sub(w.info.LastSeen) > c.cfg.LeaseTTL {

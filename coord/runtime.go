@@ -106,6 +106,9 @@ type attempt struct {
 	started  time.Time
 	deadline time.Time // past it, the coordinator gives up on the attempt
 	seq      uint64    // the worker request that was granted it
+	// backup marks a speculative copy of a running microtask (held in
+	// Coordinator.backups, not attempts; see speculate.go).
+	backup bool
 }
 
 // rateMeter estimates recent throughput from (time, done) samples.

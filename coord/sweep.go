@@ -30,6 +30,11 @@ func (c *Coordinator) sweeper(ctx context.Context) {
 		}
 		c.mu.Unlock()
 		t.Reset(next)
+		if c.Leading() {
+			c.mu.Lock()
+			c.wakeForStragglersLocked()
+			c.mu.Unlock()
+		}
 		if c.Leading() && c.sweepDue() {
 			if err := c.Sweep(ctx); err != nil && ctx.Err() == nil {
 				c.log.Error("sweep", "err", err)
@@ -51,9 +56,11 @@ func (c *Coordinator) sweepDue() bool {
 			return true
 		}
 	}
-	for _, a := range c.attempts {
-		if now.After(a.deadline) {
-			return true
+	for _, m := range []map[int64]*attempt{c.attempts, c.backups} {
+		for _, a := range m {
+			if now.After(a.deadline) {
+				return true
+			}
 		}
 	}
 	return false
@@ -90,9 +97,17 @@ func (c *Coordinator) Sweep(ctx context.Context) error {
 			}
 			w.dirty, w.persistedAt = false, now
 		}
-		for _, a := range c.attempts {
-			if !now.After(a.deadline) {
-				continue
+		var overdue []*attempt
+		for _, m := range []map[int64]*attempt{c.attempts, c.backups} {
+			for _, a := range m {
+				if now.After(a.deadline) {
+					overdue = append(overdue, a)
+				}
+			}
+		}
+		for _, a := range overdue {
+			if a.worker.leases[a.taskID] != a {
+				continue // ended along with another attempt
 			}
 			msg := fmt.Sprintf("timeout: no result %v after the lease began (stage timeout %v)", now.Sub(a.started).Round(time.Millisecond), a.job.stages[a.stage].def.Timeout.D())
 			a.worker.notify(cancelNotice(a))
