@@ -48,11 +48,11 @@ type Coordinator struct {
 	// stragglers woke waiting workers.
 	speculated, specWoken map[int64]bool
 	specStats             specStats
-	wakes    timeHeap // retry times of failed microtasks
-	rng      *rand.Rand
-	newWork  bool          // set while a batch makes work ready
-	workCh   chan struct{} // closed (and replaced) when work becomes ready
-	jobCh    chan struct{} // closed (and replaced) when a job changes state
+	wakes                 timeHeap // retry times of failed microtasks
+	rng                   *rand.Rand
+	newWork               bool          // set while a batch makes work ready
+	workCh                chan struct{} // closed (and replaced) when work becomes ready
+	jobCh                 chan struct{} // closed (and replaced) when a job changes state
 	// sweepKick wakes the sweeper when a retry is due sooner than it
 	// planned to look.
 	sweepKick chan struct{}
@@ -73,23 +73,23 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	cfg = cfg.withDefaults()
 	return &Coordinator{
-		cfg:       cfg,
-		st:        cfg.Store,
-		log:       cfg.Logger,
-		clock:     cfg.Clock,
-		ops:       make(chan *op, 1024),
-		jobs:      map[string]*jobRT{},
-		workers:   map[string]*workerRT{},
-		attempts:  map[int64]*attempt{},
-		backups:   map[int64]*attempt{},
+		cfg:        cfg,
+		st:         cfg.Store,
+		log:        cfg.Logger,
+		clock:      cfg.Clock,
+		ops:        make(chan *op, 1024),
+		jobs:       map[string]*jobRT{},
+		workers:    map[string]*workerRT{},
+		attempts:   map[int64]*attempt{},
+		backups:    map[int64]*attempt{},
 		speculated: map[int64]bool{},
 		specWoken:  map[int64]bool{},
-		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6d797269)),
-		workCh:    make(chan struct{}),
-		jobCh:     make(chan struct{}),
-		sweepKick: make(chan struct{}, 1),
-		stopped:   make(chan struct{}),
-		cl:        cluster{st: clusterOf(cfg.Store)},
+		rng:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6d797269)),
+		workCh:     make(chan struct{}),
+		jobCh:      make(chan struct{}),
+		sweepKick:  make(chan struct{}, 1),
+		stopped:    make(chan struct{}),
+		cl:         cluster{st: clusterOf(cfg.Store)},
 	}, nil
 }
 

@@ -28,6 +28,9 @@ type serverFlags struct {
 	sync     string
 	leaseTTL time.Duration
 	maxItems int
+	// speculation (issue 4): copies of straggling microtasks.
+	speculate    bool
+	speculateMin time.Duration
 }
 
 func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
@@ -37,6 +40,8 @@ func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
 	fs.StringVar(&f.sync, "sync", "full", "store durability: full (survives power loss) or normal (survives crashes)")
 	fs.DurationVar(&f.leaseTTL, "lease-ttl", coord.DefaultLeaseTTL, "how long a silent worker keeps its leases")
 	fs.IntVar(&f.maxItems, "max-items", coord.DefaultMaxItems, "most items one job may have")
+	fs.BoolVar(&f.speculate, "speculate", true, "run a copy of a straggling microtask on another worker (jobs may still say speculate: false)")
+	fs.DurationVar(&f.speculateMin, "speculate-min", coord.DefaultSpeculateMin, "a microtask is a straggler only after running at least this long")
 }
 
 func defaultDataDir() string {
@@ -69,7 +74,8 @@ func (f *serverFlags) start(ctx context.Context, log *slog.Logger) (*server.Serv
 	}
 	s, err := server.New(server.Config{
 		DataDir: f.data, StoreURL: f.store, Listen: f.listen, Sync: f.sync, Logger: log,
-		Coord: coord.Config{LeaseTTL: f.leaseTTL, MaxItems: f.maxItems, Ops: builtinOps(), Logger: log},
+		Coord: coord.Config{LeaseTTL: f.leaseTTL, MaxItems: f.maxItems, Ops: builtinOps(), Logger: log,
+			NoSpeculation: !f.speculate, SpeculateMin: f.speculateMin},
 	})
 	if err != nil {
 		return nil, err
@@ -87,6 +93,7 @@ type workerFlags struct {
 	labels    string
 	execAllow []string
 	drain     time.Duration
+	slowdown  float64
 }
 
 func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
@@ -95,6 +102,7 @@ func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
 	fs.StringVar(&f.labels, "labels", "", "labels, e.g. gpu=1,zone=eu")
 	fs.StringSliceVar(&f.execAllow, "exec-allow", nil, "commands the exec operator may run (default any)")
 	fs.DurationVar(&f.drain, "drain-timeout", worker.DefaultDrainTimeout, "on SIGTERM, how long running microtasks may finish")
+	fs.Float64Var(&f.slowdown, "slowdown", 1, "multiply the sleep operator's durations, to play a slow host (benchmarks, tests)")
 }
 
 func parseLabels(s string) (map[string]string, error) {
@@ -120,8 +128,11 @@ func (f *workerFlags) worker(url string, log *slog.Logger) (*worker.Worker, erro
 	if err != nil {
 		return nil, err
 	}
+	if f.slowdown <= 0 {
+		return nil, badInput(fmt.Errorf("--slowdown %v: want a positive factor", f.slowdown))
+	}
 	reg := worker.NewRegistry()
-	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow}})
+	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow}, SleepScale: f.slowdown})
 	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain})
 }
 
