@@ -40,6 +40,9 @@ func (c *Coordinator) commitDone(ctx context.Context, tx store.Tx, a *attempt, o
 	c.endTaskLocked(a)
 	j, s := a.job, a.job.stages[a.stage]
 	s.counts.Done++
+	if typ, ok := s.recent(); ok && typ > 0 {
+		s.observePace(a.worker.info.ID, now.Sub(a.started).Seconds()/typ)
+	}
 	s.observe(now.Sub(a.started).Seconds())
 	s.itemsIn += int64(a.items)
 	s.itemsOut += int64(len(out))

@@ -34,6 +34,7 @@ import (
 // specStage is what makes a stage's running microtasks candidates.
 type specStage struct {
 	after time.Duration // run longer than this to be copied
+	typ   float64       // the stage's typical microtask time, in seconds
 }
 
 // speculationStages returns the stages whose long-running microtasks may
@@ -65,7 +66,7 @@ func (c *Coordinator) speculationStagesLocked() map[*stageRT]specStage {
 			if out == nil {
 				out = map[*stageRT]specStage{}
 			}
-			out[s] = specStage{after: after}
+			out[s] = specStage{after: after, typ: typ}
 		}
 	}
 	return out
@@ -82,7 +83,18 @@ func (c *Coordinator) stragglersLocked(now time.Time) []*attempt {
 	for id, a := range c.attempts {
 		s := a.job.stages[a.stage]
 		sp, ok := stages[s]
-		if !ok || a.number != 1 || c.backups[id] != nil || c.speculated[id] || now.Sub(a.started) <= sp.after {
+		if !ok || a.number != 1 || c.backups[id] != nil || c.speculated[id] {
+			continue
+		}
+		ran := now.Sub(a.started)
+		// A worker known to be slow at this stage: copy its attempt as
+		// soon as a copy would end sooner than the attempt is expected to.
+		slow := false
+		if p := s.pace[a.worker.info.ID]; p >= c.cfg.SpeculateFactor {
+			left := time.Duration((p - 1) * sp.typ * float64(time.Second))
+			slow = left-ran > time.Duration(sp.typ*float64(time.Second))
+		}
+		if ran <= sp.after && !slow {
 			continue
 		}
 		out = append(out, a)
@@ -183,6 +195,11 @@ func (c *Coordinator) endTaskLocked(a *attempt) {
 			x.worker.notify(cancelNotice(x))
 			if x.backup {
 				c.specStats.canceled++
+			} else if s := x.job.stages[x.stage]; a.backup {
+				// The copy beat it: its worker is at least this slow.
+				if typ, ok := s.recent(); ok && typ > 0 {
+					s.observePace(x.worker.info.ID, c.clock.Now().Sub(x.started).Seconds()/typ)
+				}
 			}
 		}
 		c.dropAttemptLocked(x)
