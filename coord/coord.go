@@ -48,11 +48,14 @@ type Coordinator struct {
 	// stragglers woke waiting workers.
 	speculated, specWoken map[int64]bool
 	specStats             specStats
-	wakes                 timeHeap // retry times of failed microtasks
-	rng                   *rand.Rand
-	newWork               bool          // set while a batch makes work ready
-	workCh                chan struct{} // closed (and replaced) when work becomes ready
-	jobCh                 chan struct{} // closed (and replaced) when a job changes state
+	// blamed lists, per microtask, the workers lost while running it
+	// (poison microtasks; see blameLocked).
+	blamed  map[int64][]string
+	wakes   timeHeap // retry times of failed microtasks
+	rng     *rand.Rand
+	newWork bool          // set while a batch makes work ready
+	workCh  chan struct{} // closed (and replaced) when work becomes ready
+	jobCh   chan struct{} // closed (and replaced) when a job changes state
 	// sweepKick wakes the sweeper when a retry is due sooner than it
 	// planned to look.
 	sweepKick chan struct{}
@@ -84,6 +87,7 @@ func New(cfg Config) (*Coordinator, error) {
 		backups:    map[int64]*attempt{},
 		speculated: map[int64]bool{},
 		specWoken:  map[int64]bool{},
+		blamed:     map[int64][]string{},
 		rng:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6d797269)),
 		workCh:     make(chan struct{}),
 		jobCh:      make(chan struct{}),

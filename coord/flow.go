@@ -38,6 +38,7 @@ func (c *Coordinator) commitDone(ctx context.Context, tx store.Tx, a *attempt, o
 		return ok, err
 	}
 	c.endTaskLocked(a)
+	delete(c.blamed, a.taskID)
 	j, s := a.job, a.job.stages[a.stage]
 	s.counts.Done++
 	if typ, ok := s.recent(); ok && typ > 0 {
@@ -99,8 +100,15 @@ func (c *Coordinator) commitFailure(ctx context.Context, tx store.Tx, a *attempt
 		return ok, err
 	}
 	p := &store.TaskFinishParams{ID: a.taskID, Token: a.token, Error: msg, Runtime: runtime, Now: now}
-	if permanent || a.number > s.def.Retries {
+	// A speculative copy may have taken down a worker too: every worker
+	// lost while running the microtask counts as an attempt, so it never
+	// takes down more than retries+1 workers.
+	used := max(a.number, len(c.blamed[a.taskID]))
+	if permanent || used > s.def.Retries {
 		p.State = task.Dead
+		if !permanent {
+			p.Error = fmt.Sprintf("dead after %d attempts%s; last: %s", used, c.blamedLocked(a.taskID), msg)
+		}
 	} else {
 		p.State = task.Failed
 		p.NotBefore = now.Add(c.backoffLocked(s.def.Backoff.D(), a.number))

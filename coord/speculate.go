@@ -2,7 +2,9 @@ package coord
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/myriadhq/myriad/api"
@@ -181,6 +183,30 @@ func (c *Coordinator) wakeForStragglersLocked() {
 		c.signalWorkLocked()
 	}
 }
+
+// blameLocked records that worker w was lost while running a.
+func (c *Coordinator) blameLocked(a *attempt, w *workerRT) {
+	if len(c.blamed) >= maxBlamed {
+		return
+	}
+	if l := c.blamed[a.taskID]; len(l) < 10 {
+		c.blamed[a.taskID] = append(l, w.info.Name)
+	}
+}
+
+// blamedLocked says which workers were lost running a microtask, for its
+// error, and forgets them.
+func (c *Coordinator) blamedLocked(id int64) string {
+	l := c.blamed[id]
+	delete(c.blamed, id)
+	if len(l) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d workers lost while running it: %s)", len(l), strings.Join(l, ", "))
+}
+
+// maxBlamed bounds the microtasks whose lost workers are remembered.
+const maxBlamed = 100_000
 
 // endTaskLocked forgets every attempt of a microtask the store has just
 // ended through a (committed, failed, dead or requeued), telling the

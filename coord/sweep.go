@@ -86,8 +86,13 @@ func (c *Coordinator) Sweep(ctx context.Context) error {
 				}
 			}
 			c.log.Warn("worker lost", "worker", w.info.ID, "silent", now.Sub(w.info.LastSeen).Round(time.Millisecond).String(), "leases", len(w.leases))
+			silent := now.Sub(w.info.LastSeen).Round(time.Millisecond)
 			for _, a := range w.leases {
-				msg := fmt.Sprintf("lease expired: worker %s stopped responding", w.info.Name)
+				// The worker died or hung while running a: count it
+				// against a's attempts, so a microtask that kills its
+				// workers ends dead after its retries (poison).
+				c.blameLocked(a, w)
+				msg := fmt.Sprintf("crash: worker %s stopped responding while running it (silent for %v, lease TTL %v)", w.info.Name, silent, c.cfg.LeaseTTL)
 				if _, err := c.commitFailure(ctx, tx, a, msg, false, 0, now); err != nil {
 					return err
 				}
