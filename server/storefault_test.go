@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,4 +185,90 @@ func TestIntermittentStoreFailuresExactlyOnce(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d write transactions failed", failed, tried)
+}
+
+// While the store fails, a real worker keeps its unacknowledged results
+// and reports them again on every request, never more of them than its
+// slots (it is granted no new work meanwhile: back-pressure, not an
+// unbounded buffer); once the store recovers, they are committed once.
+func TestWorkerHoldsResultsWhileStoreFails(t *testing.T) {
+	t.Parallel()
+	b, f, inner := setupFaulty(t, coord.Config{})
+	// A recording proxy between the worker and the coordinator.
+	type seen struct {
+		done   int
+		status int
+	}
+	var mu sync.Mutex
+	var log []seen
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var req api.SyncRequest
+		json.Unmarshal(body, &req)
+		res, err := http.Post(b.url+r.URL.Path, "application/json", bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer res.Body.Close()
+		data, _ := io.ReadAll(res.Body)
+		mu.Lock()
+		log = append(log, seen{done: len(req.Done), status: res.StatusCode})
+		mu.Unlock()
+		w.WriteHeader(res.StatusCode)
+		w.Write(data)
+	}))
+	t.Cleanup(proxy.Close)
+	const slots, n = 2, 12
+	startWorker(t, proxy.URL, slots, nil)
+	c := client.New(b.url)
+	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: numbers(n)}, Stages: []spec.Stage{{Op: "sleep", Params: map[string]any{"ms": 30}}}})
+	deadline := time.Now().Add(60 * time.Second)
+	for storeCounts(t, inner, id).Done < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no progress")
+		}
+		time.Sleep(10 * time.Millisecond) // polling the store, with a deadline
+	}
+	f.Fail(faulty.FailBegin, 0, nil)
+	mu.Lock()
+	from := len(log)
+	mu.Unlock()
+	before := storeCounts(t, inner, id).Done
+	// Wait until the worker has re-reported held results several times.
+	for {
+		mu.Lock()
+		k := 0
+		for _, s := range log[from:] {
+			if s.status == http.StatusServiceUnavailable && s.done > 0 {
+				k++
+			}
+		}
+		mu.Unlock()
+		if k >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the worker did not report its results again while the store failed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := storeCounts(t, inner, id).Done; got != before {
+		t.Fatalf("done went from %d to %d while every write failed", before, got)
+	}
+	f.Heal()
+	st, err := c.Wait(ctxT(t, 60*time.Second), id, nil)
+	if err != nil || st.State != task.JobCompleted || st.Counts.Done != n {
+		t.Fatalf("job: %v %+v", err, st)
+	}
+	if res := results(t, c, id); len(res) != n {
+		t.Fatalf("%d results, want %d", len(res), n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, s := range log {
+		if s.done > slots {
+			t.Fatalf("request %d carried %d results, more than the worker's %d slots", i, s.done, slots)
+		}
+	}
 }
