@@ -50,7 +50,10 @@ type Coordinator struct {
 	specStats             specStats
 	// blamed lists, per microtask, the workers lost while running it
 	// (poison microtasks; see blameLocked).
-	blamed  map[int64][]string
+	blamed map[int64][]string
+	// avoid lists, per failed microtask, the workers its retries should
+	// not go to (avoid.go).
+	avoid   map[int64]*avoidEntry
 	wakes   timeHeap // retry times of failed microtasks
 	rng     *rand.Rand
 	newWork bool          // set while a batch makes work ready
@@ -88,6 +91,7 @@ func New(cfg Config) (*Coordinator, error) {
 		speculated: map[int64]bool{},
 		specWoken:  map[int64]bool{},
 		blamed:     map[int64][]string{},
+		avoid:      map[int64]*avoidEntry{},
 		rng:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6d797269)),
 		workCh:     make(chan struct{}),
 		jobCh:      make(chan struct{}),

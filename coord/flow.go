@@ -39,6 +39,7 @@ func (c *Coordinator) commitDone(ctx context.Context, tx store.Tx, a *attempt, o
 	}
 	c.endTaskLocked(a)
 	delete(c.blamed, a.taskID)
+	delete(c.avoid, a.taskID)
 	j, s := a.job, a.job.stages[a.stage]
 	s.counts.Done++
 	if typ, ok := s.recent(); ok && typ > 0 {
@@ -120,6 +121,11 @@ func (c *Coordinator) commitFailure(ctx context.Context, tx store.Tx, a *attempt
 	c.endTaskLocked(a)
 	a.worker.info.Failures++
 	s.counts.Add(p.State, 1)
+	if p.State == task.Dead {
+		delete(c.avoid, a.taskID)
+	} else {
+		c.avoidLocked(a)
+	}
 	if p.State == task.Failed {
 		if due, ok := c.wakes.peek(); !ok || p.NotBefore.Before(due) {
 			select {

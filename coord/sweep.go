@@ -33,6 +33,9 @@ func (c *Coordinator) sweeper(ctx context.Context) {
 		if c.Leading() {
 			c.mu.Lock()
 			c.wakeForStragglersLocked()
+			if len(c.avoid) > 0 {
+				c.forgetAvoidLocked()
+			}
 			c.mu.Unlock()
 		}
 		if c.Leading() && c.sweepDue() {

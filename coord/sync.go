@@ -324,12 +324,18 @@ func (c *Coordinator) claimReady(ctx context.Context, tx store.Tx, w *workerRT, 
 	}
 	for _, g := range plan {
 		j, s := refs[g.Queue].j, refs[g.Queue].s
+		var skip []int64
+		if len(c.avoid) > 0 {
+			skip = c.skipLocked(w, j, s, now)
+		}
 		claimed, err := tx.TaskClaim(ctx, &store.TaskClaimParams{JobID: j.job.ID, Stage: s.idx, Worker: w.info.ID, Limit: g.N, Now: now,
-			Prefer: s.preferred(w.info.ID, g.N)})
+			Prefer: s.preferred(w.info.ID, g.N), Skip: skip})
 		if err != nil {
 			return err
 		}
-		if len(claimed) < g.N {
+		if len(claimed) < g.N && len(skip) > 0 {
+			s.counts.Ready -= int64(len(claimed)) // the rest were passed over, still ready
+		} else if len(claimed) < g.N {
 			// The store is the truth: fewer were ready than counted.
 			c.log.Warn("ready count was ahead of the store", "job", j.job.ID, "stage", s.def.Name, "counted", s.counts.Ready, "claimed", len(claimed))
 			s.counts.Ready = 0

@@ -196,6 +196,9 @@ type TaskClaimParams struct {
 	// (e.g. those whose inputs the worker already holds); ids of other
 	// stages or states are ignored.
 	Prefer []int64
+	// Skip lists microtasks not to claim even if ready (e.g. those that
+	// failed on this worker before, to be retried on another).
+	Skip []int64
 }
 
 // Claimed is one microtask leased by TaskClaim.

@@ -126,6 +126,20 @@ func (t *txn) TaskInsert(ctx context.Context, p *store.TaskInsertParams) error {
 
 func (t *txn) TaskClaim(ctx context.Context, p *store.TaskClaimParams) ([]*store.Claimed, error) {
 	var out []*store.Claimed
+	if len(p.Prefer) > 0 && len(p.Skip) > 0 {
+		prefer := make([]int64, 0, len(p.Prefer))
+		for _, id := range p.Prefer {
+			if !slices.Contains(p.Skip, id) {
+				prefer = append(prefer, id)
+			}
+		}
+		q := *p
+		q.Prefer, p = prefer, &q
+	}
+	skip := p.Skip
+	if skip == nil {
+		skip = []int64{}
+	}
 	if len(p.Prefer) > 0 {
 		got, err := t.claim(ctx, `UPDATE microtasks m
 			SET state = 2, token = m.token + 1, fence = m.token + 1, attempts = m.attempts + 1, worker = $1, started_at = $2,
@@ -156,9 +170,10 @@ func (t *txn) TaskClaim(ctx context.Context, p *store.TaskClaimParams) ([]*store
 	rest, err := t.claim(ctx, `UPDATE microtasks m
 		SET state = 2, token = m.token + 1, fence = m.token + 1, attempts = m.attempts + 1, worker = $1, started_at = $2,
 			spec_worker = NULL, spec_token = NULL
-		FROM (SELECT id FROM microtasks WHERE job_id = $3 AND stage = $4 AND state = 1 ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED) r
+		FROM (SELECT id FROM microtasks WHERE job_id = $3 AND stage = $4 AND state = 1 AND NOT (id = ANY($6::bigint[]))
+			ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED) r
 		WHERE m.id = r.id
-		RETURNING m.id, m.token, m.attempts, m.input`, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit-len(out))
+		RETURNING m.id, m.token, m.attempts, m.input`, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit-len(out), skip)
 	if err != nil {
 		return nil, err
 	}

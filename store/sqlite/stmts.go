@@ -6,6 +6,14 @@ import (
 	"fmt"
 )
 
+// claimSkipSQL is the claim statement passing over the ids of a JSON array.
+const claimSkipSQL = `UPDATE microtasks
+	SET state = 2, token = token + 1, fence = token + 1, attempts = attempts + 1, worker = ?, started_at = ?,
+	    spec_worker = NULL, spec_token = NULL
+	WHERE id IN (SELECT id FROM microtasks WHERE job_id = ? AND stage = ? AND state = 1
+		AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?)
+	RETURNING id, token, attempts, input`
+
 // stmts are the writer's hot statements, prepared once.
 type stmts struct {
 	insertTask, claim, claimOne, finishDone, finishOther, pendingAdd *sql.Stmt

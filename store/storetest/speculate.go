@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/myriadhq/myriad/store"
@@ -17,6 +18,45 @@ var specTests = []struct {
 	{"SpeculateFirstWins", testSpeculateFirstWins},
 	{"SpeculateDropAttempt", testSpeculateDrop},
 	{"SpeculateFinishBatch", testSpeculateFinishBatch},
+	{"ClaimSkip", testClaimSkip},
+}
+
+// testClaimSkip: microtasks in Skip are passed over, preferred or not,
+// and stay ready for another claim.
+func testClaimSkip(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	insertJob(t, s, job("j", 1), items("a"), items("b"), items("c"))
+	all := map[string]int64{}
+	var ids []int64
+	errProbe := errors.New("roll back the probe")
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		got, err := tx.TaskClaim(ctx, &store.TaskClaimParams{JobID: "j", Stage: 0, Worker: "probe", Limit: 3, Now: t0})
+		for _, c := range got {
+			all[c.Items[0].ID] = c.ID
+			ids = append(ids, c.ID)
+		}
+		if err != nil {
+			return err
+		}
+		return errProbe
+	})
+	if !errors.Is(err, errProbe) || len(ids) != 3 {
+		t.Fatalf("probe claimed %d", len(ids))
+	}
+	var got []*store.Claimed
+	tx(t, s, func(tx store.Tx) error {
+		var err error
+		got, err = tx.TaskClaim(ctx, &store.TaskClaimParams{JobID: "j", Stage: 0, Worker: "w", Limit: 3, Now: t0,
+			Prefer: []int64{all["a"], all["c"]}, Skip: []int64{all["a"], all["b"]}})
+		return err
+	})
+	if len(got) != 1 || got[0].Items[0].ID != "c" {
+		t.Fatalf("claimed %+v, want only c", got)
+	}
+	rest := claim(t, s, "j", 0, 3, "w2")
+	if len(rest) != 2 || rest[0].Items[0].ID != "a" || rest[1].Items[0].ID != "b" {
+		t.Fatalf("another claim got %+v, want a and b", rest)
+	}
 }
 
 func speculate(t *testing.T, s store.Store, id int64, worker string) *store.Claimed {
