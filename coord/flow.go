@@ -107,8 +107,9 @@ func (c *Coordinator) commitFailure(ctx context.Context, tx store.Tx, a *attempt
 	used := max(a.number, len(c.blamed[a.taskID]))
 	if permanent || used > s.def.Retries {
 		p.State = task.Dead
-		if !permanent {
-			p.Error = fmt.Sprintf("dead after %d attempts%s; last: %s", used, c.blamedLocked(a.taskID), msg)
+		if blamed := c.blamedLocked(a.taskID); !permanent && used > 1 {
+			// The error keeps its kind first (crash:, timeout:, exit:).
+			p.Error = fmt.Sprintf("%s [dead after %d attempts%s]", msg, used, blamed)
 		}
 	} else {
 		p.State = task.Failed

@@ -202,7 +202,7 @@ func (c *Coordinator) blamedLocked(id int64) string {
 	if len(l) == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%d workers lost while running it: %s)", len(l), strings.Join(l, ", "))
+	return fmt.Sprintf("; %d workers lost while running it: %s", len(l), strings.Join(l, ", "))
 }
 
 // maxBlamed bounds the microtasks whose lost workers are remembered.
