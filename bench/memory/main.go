@@ -36,18 +36,24 @@ func main() {
 	n := flag.Int("n", 1_000_000, "microtasks")
 	workers := flag.Int("workers", 0, "worker processes to run the queue down after measuring it (0: none)")
 	slots := flag.Int("slots", 16, "slots per worker")
+	jobs := flag.Int("jobs", 1, "submit the microtasks as this many jobs (the submission's own peak scales with a job's size, the queue's cost should not)")
+	settle := flag.Duration("settle", 10*time.Second, "wait this long after submitting before reading the queued RSS")
 	flag.Parse()
 	if *bin == "" {
 		fmt.Fprintln(os.Stderr, "memory: -bin is required (go build -o /tmp/myriad ./cmd/myriad)")
 		os.Exit(2)
 	}
-	if err := run(*bin, *n, *workers, *slots); err != nil {
+	if *jobs < 1 || *n%*jobs != 0 {
+		fmt.Fprintln(os.Stderr, "memory: -jobs must divide -n")
+		os.Exit(2)
+	}
+	if err := run(*bin, *n, *jobs, *workers, *slots, *settle); err != nil {
 		fmt.Fprintln(os.Stderr, "memory:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, n, workers, slots int) error {
+func run(bin string, n, jobs, workers, slots int, settle time.Duration) error {
 	var procs []*exec.Cmd
 	defer func() {
 		for _, p := range procs {
@@ -82,33 +88,40 @@ func run(bin string, n, workers, slots int) error {
 	idle, _ := rss(pid)
 	peak := &peakSampler{pid: pid}
 	stop := peak.start()
-	items := make([]any, n)
-	for i := range items {
-		items[i] = i
-	}
 	began := time.Now()
-	sub, err := c.Submit(ctx, &spec.Job{Name: "memory", Input: spec.Input{Items: items}, Stages: []spec.Stage{{Op: "noop"}}})
-	if err != nil {
-		return err
+	var ids []string
+	for k := 0; k < jobs; k++ {
+		items := make([]any, n/jobs)
+		for i := range items {
+			items[i] = k*(n/jobs) + i
+		}
+		sub, err := c.Submit(ctx, &spec.Job{Name: "memory", Input: spec.Input{Items: items}, Stages: []spec.Stage{{Op: "noop"}}})
+		if err != nil {
+			return err
+		}
+		ids = append(ids, sub.ID)
 	}
-	items = nil
 	submitted := time.Since(began)
-	st, err := c.Job(ctx, sub.ID)
-	if err != nil {
-		return err
+	queuedN := int64(0)
+	for _, id := range ids {
+		st, err := c.Job(ctx, id)
+		if err != nil {
+			return err
+		}
+		queuedN += st.Counts.Ready
 	}
-	if st.Counts.Ready != int64(n) {
-		return fmt.Errorf("%d microtasks ready, want %d", st.Counts.Ready, n)
+	if queuedN != int64(n) {
+		return fmt.Errorf("%d microtasks ready, want %d", queuedN, n)
 	}
 	submitPeak := stop()
-	// Let the Go runtime return what the submission used.
-	time.Sleep(5 * time.Second)
+	// Let the Go runtime return to the OS what the submission used.
+	time.Sleep(settle)
 	queued, err := rss(pid)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("microtasks=%d idle_rss=%s submit=%.1fs peak_rss_during_submit=%s queued_rss_after_5s=%s\n",
-		n, mib(idle), submitted.Seconds(), mib(submitPeak), mib(queued))
+	fmt.Printf("microtasks=%d jobs=%d idle_rss=%s submit=%.1fs peak_rss_during_submit=%s queued_rss_after_%v=%s\n",
+		n, jobs, mib(idle), submitted.Seconds(), mib(submitPeak), settle, mib(queued))
 	if workers == 0 {
 		return nil
 	}
@@ -121,14 +134,16 @@ func run(bin string, n, workers, slots int) error {
 		procs = append(procs, w)
 	}
 	began = time.Now()
-	st, err = c.Wait(ctx, sub.ID, nil)
-	if err != nil {
-		return err
+	for _, id := range ids {
+		st, err := c.Wait(ctx, id, nil)
+		if err != nil {
+			return err
+		}
+		if st.Counts.Done != int64(n/jobs) {
+			return fmt.Errorf("job ended %s with %d of %d done", st.State, st.Counts.Done, n/jobs)
+		}
 	}
 	workPeak := stop()
-	if st.Counts.Done != int64(n) {
-		return fmt.Errorf("job ended %s with %d of %d done", st.State, st.Counts.Done, n)
-	}
 	after, _ := rss(pid)
 	fmt.Printf("microtasks=%d workers=%d slots=%d drained in %.1fs (%.0f/s) peak_rss_while_working=%s rss_after=%s\n",
 		n, workers, slots, time.Since(began).Seconds(), float64(n)/time.Since(began).Seconds(), mib(workPeak), mib(after))
