@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -10,7 +11,9 @@ import (
 	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/client"
 	"github.com/myriadhq/myriad/coord"
+	"github.com/myriadhq/myriad/server"
 	"github.com/myriadhq/myriad/spec"
+	"github.com/myriadhq/myriad/store/postgres/pgtest"
 	"github.com/myriadhq/myriad/task"
 )
 
@@ -228,5 +231,63 @@ func TestSpeculationOff(t *testing.T) {
 				t.Fatalf("speculation stats %+v", s)
 			}
 		})
+	}
+}
+
+// On a shared store only the leader grants copies; a copy granted by the
+// leader may be reported to another coordinator, which finds it in the
+// store and commits it, once.
+func TestSpeculationSharedStoreLeaderOnly(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	open := func() *bundle {
+		s, err := server.New(server.Config{StoreURL: url, Listen: "127.0.0.1:0", Logger: testLogger(t),
+			Coord: coord.Config{Ops: builtinOps(), LeaseTTL: 5 * time.Second, SpeculateMin: 50 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		b := &bundle{srv: s, url: s.URL()}
+		t.Cleanup(func() { b.stop() })
+		return b
+	}
+	lead, follow := open(), open()
+	if !lead.srv.Coordinator().Leading() || follow.srv.Coordinator().Leading() {
+		t.Fatal("want the first coordinator leading, the second not")
+	}
+	c, id, ls := stragglerSetup(t, lead, fourItems())
+	bw := handWorker("B")
+	// Asking the follower, B gets nothing, however long S runs.
+	for seq := uint64(1); seq < 4; seq++ {
+		if r := rawSync(t, follow.url, &api.SyncRequest{Worker: bw, Seq: seq, Want: 1, WaitMS: 300}); len(r.Leases) > 0 {
+			t.Fatalf("the follower granted %+v", r.Leases)
+		}
+	}
+	if s := follow.srv.Coordinator().Speculation(); s.Copies != 0 {
+		t.Fatalf("follower's speculation stats %+v", s)
+	}
+	var seq uint64 = 4
+	lb := waitLease(t, lead.url, bw, &seq)
+	if lb.Task != ls.Task || lb.Token == ls.Token {
+		t.Fatalf("B's lease %+v, want a copy of %+v", lb, ls)
+	}
+	// B fails over to the follower and reports there.
+	seq++
+	r := rawSync(t, follow.url, &api.SyncRequest{Worker: bw, Seq: seq, Done: []api.Completion{{Task: lb.Task, Token: lb.Token, Output: out(ls.Items[0].ID, "from B")}}})
+	if !slices.Contains(r.Accepted, lb.Task) {
+		t.Fatalf("B's completion at the follower: %+v", r)
+	}
+	late := rawSync(t, lead.url, &api.SyncRequest{Worker: handWorker("S"), Seq: 3, Done: []api.Completion{{Task: ls.Task, Token: ls.Token, Output: out(ls.Items[0].ID, "from S")}}})
+	if len(late.Refused) != 1 || len(late.Accepted) != 0 {
+		t.Fatalf("S's late completion: %+v", late)
+	}
+	st, err := c.Wait(ctxT(t, 30*time.Second), id, nil)
+	if err != nil || st.State != task.JobCompleted || st.Counts.Done != 4 {
+		t.Fatalf("job: %v %+v", err, st)
+	}
+	if res := results(t, c, id); len(res) != 4 || string(res["noop/"+ls.Items[0].ID].Data) != `"from B"` {
+		t.Fatalf("results: %+v", res)
 	}
 }
