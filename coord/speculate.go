@@ -26,9 +26,10 @@ import (
 // If one attempt fails or its worker is lost, the other carries on alone
 // (TaskDropAttempt) without counting a retry.
 //
-// Only first attempts are copied, and each at most once: a microtask
-// that crashes or hangs its workers (poison) thus takes down at most one
-// worker more than its retry budget allows.
+// Only first attempts are copied, each at most once, and only in stages
+// with at least one retry: every worker lost while running a microtask,
+// to a copy or not, counts as one of its attempts, so a microtask that
+// crashes or hangs its workers (poison) takes down at most retries+1.
 //
 // Copies are granted only by the leading coordinator (on a shared store
 // the others grant none), from its own view of which attempts run long.
@@ -51,7 +52,9 @@ func (c *Coordinator) speculationStagesLocked() map[*stageRT]specStage {
 			continue
 		}
 		for _, s := range j.stages {
-			if s.def.NoSpeculate || s.state != task.StageRunning || s.counts.Running == 0 {
+			// With no retry left to spend, a copy of a microtask that
+			// kills its worker would take down a second one: no copies.
+			if s.def.NoSpeculate || s.def.Retries < 1 || s.state != task.StageRunning || s.counts.Running == 0 {
 				continue
 			}
 			typ, ok := s.recent()
