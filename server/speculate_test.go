@@ -155,7 +155,7 @@ func TestSpeculativeCopyLosesToFirstAttempt(t *testing.T) {
 // carries on as the lease, without a retry being counted.
 func TestSpeculativeCopySurvivesLostHolder(t *testing.T) {
 	t.Parallel()
-	b := setup(t, coord.Config{SpeculateMin: 50 * time.Millisecond, LeaseTTL: time.Second}, "")
+	b := setup(t, coord.Config{SpeculateMin: 50 * time.Millisecond, LeaseTTL: 2 * time.Second}, "")
 	c, id, ls := stragglerSetup(t, b, fourItems())
 	var seq uint64 = 1
 	bw := handWorker("B")

@@ -37,7 +37,7 @@ func TestPoisonMicrotaskBounded(t *testing.T) {
 			t.Parallel()
 			addr := freeAddr(t)
 			url := "http://" + addr
-			startServer(t, addr, t.TempDir(), "--lease-ttl", "1s")
+			startServer(t, addr, t.TempDir(), "--lease-ttl", "2s")
 			const nWorkers = 4
 			var workers []*proc
 			for i := 0; i < nWorkers; i++ {
