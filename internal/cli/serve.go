@@ -94,6 +94,7 @@ type workerFlags struct {
 	execAllow []string
 	drain     time.Duration
 	slowdown  float64
+	journal   string // set by --supervise for its child
 }
 
 func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
@@ -103,6 +104,8 @@ func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
 	fs.StringSliceVar(&f.execAllow, "exec-allow", nil, "commands the exec operator may run (default any)")
 	fs.DurationVar(&f.drain, "drain-timeout", worker.DefaultDrainTimeout, "on SIGTERM, how long running microtasks may finish")
 	fs.Float64Var(&f.slowdown, "slowdown", 1, "multiply the sleep operator's durations, to play a slow host (benchmarks, tests)")
+	fs.StringVar(&f.journal, "journal", "", "file where the worker keeps its running leases for a supervisor")
+	fs.MarkHidden("journal")
 }
 
 func parseLabels(s string) (map[string]string, error) {
@@ -133,7 +136,8 @@ func (f *workerFlags) worker(url string, log *slog.Logger) (*worker.Worker, erro
 	}
 	reg := worker.NewRegistry()
 	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow}, SleepScale: f.slowdown})
-	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain})
+	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain,
+		Journal: f.journal})
 }
 
 // runWorker runs w in the background until ctx ends and it has drained.

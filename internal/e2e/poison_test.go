@@ -137,3 +137,59 @@ func waitWorkers(t *testing.T, c *client.Client, n int) {
 	}
 	t.Fatalf("fewer than %d workers connected", n)
 }
+
+// Supervised workers (myriad worker --supervise): a microtask that
+// crashes its worker process is reported failed at once by the
+// supervisor, with the exit status and the last lines of the dead
+// process's stderr — long before its lease (60 s here) would expire —
+// retried on another worker, then dead; the supervisors start new
+// workers, which finish the job.
+func TestSupervisedWorkerCrashReported(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	url := "http://" + addr
+	startServer(t, addr, t.TempDir(), "--lease-ttl", "60s")
+	for i := 0; i < 2; i++ {
+		start(t, fmt.Sprintf("supervisor%d", i), "worker", "--supervise", "--server", url, "--slots", "1", "--name", fmt.Sprintf("s%d", i))
+	}
+	c := client.New(url)
+	waitWorkers(t, c, 2)
+	retries := 1
+	items := []any{"poison", "ok0", "ok1", "ok2", "ok3"}
+	sub, err := c.Submit(context.Background(), &spec.Job{Name: "supervised", Input: spec.Input{Items: items}, Stages: []spec.Stage{{
+		Name: "run", Op: "exec", Retries: &retries, Backoff: "10ms",
+		// SIGABRT: the Go runtime prints a crash dump and exits with 2.
+		Params: map[string]any{"command": []string{"sh", "-c", poisonScript("kill -ABRT $PPID")}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Well within the 60 s lease TTL: only the supervisors' reports can
+	// end the poison's attempts this soon.
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	st, err := c.Wait(ctx, sub.ID, nil)
+	if err != nil {
+		t.Fatalf("job did not end within 45 s (before any lease expiry): %v", err)
+	}
+	if st.State != task.JobCompletedWithErrors || st.Counts.Dead != 1 || st.Counts.Done != 4 {
+		t.Fatalf("job %s %+v, want 4 done and 1 dead", st.State, st.Counts)
+	}
+	var poisonErr string
+	if err := c.Results(ctx, sub.ID, nil, func(l *api.ResultLine) error {
+		if l.ID == "0" {
+			poisonErr = l.Error
+		} else if l.Error != "" {
+			return fmt.Errorf("item %s failed: %s", l.ID, l.Error)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"crash: worker process s", "exit status 2", "last stderr lines:\n", "dead after 2 attempts"} {
+		if !strings.Contains(poisonErr, want) {
+			t.Fatalf("poison's error %q: want it to contain %q", poisonErr, want)
+		}
+	}
+	t.Logf("poison's error: %s", poisonErr)
+}
