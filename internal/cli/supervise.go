@@ -54,6 +54,11 @@ func superviseWorker(ctx context.Context, args []string, log *slog.Logger) error
 		if status == "" || ctx.Err() != nil {
 			return nil // a clean stop, or we were asked to stop
 		}
+		if _, err := os.Stat(journal); os.IsNotExist(err) {
+			// It never got an answer from a coordinator: bad flags or the
+			// like, which a restart would not mend.
+			return fmt.Errorf("worker exited (%s) before it ever connected: %s", status, tail)
+		}
 		j, jerr := worker.ReadJournal(journal)
 		if jerr != nil {
 			log.Error("worker died; its journal is unreadable, its leases will expire", "status", status, "err", jerr)
