@@ -5,6 +5,7 @@ export function fmtDur(sec) {
   if (sec == null || !isFinite(sec) || sec < 0) return '–';
   if (sec < 10) return sec.toFixed(1) + 's';
   sec = Math.round(sec);
+  if (sec < 60) return sec + 's';
   if (sec < 3600) return Math.floor(sec / 60) + 'm' + String(sec % 60).padStart(2, '0') + 's';
   if (sec < 86400) return Math.floor(sec / 3600) + 'h' + String(Math.floor(sec / 60) % 60).padStart(2, '0') + 'm';
   return Math.floor(sec / 86400) + 'd' + String(Math.floor(sec / 3600) % 24).padStart(2, '0') + 'h';
@@ -23,10 +24,13 @@ export function fmtAgo(iso, now) {
   return fmtDur(Math.max(0, (now - t) / 1000)) + ' ago';
 }
 
-/** eta is the job's ETA as text: '–' once it ended, '?' while unknown. */
+/** eta is the job's ETA as text: '–' once it ended, '?' while nothing
+ * is known; while some stage has no timing yet (so its work is left out)
+ * the estimate is a lower bound, shown as '≥ 1m05s'. */
 export function eta(job) {
   if (job.state !== 'running') return '–';
-  if (!job.eta || !job.eta.known) return '?';
+  if (!job.eta) return '?';
+  if (!job.eta.known) return job.eta.remaining_s > 0 ? '≥ ' + fmtDur(job.eta.remaining_s) : '?';
   return fmtDur(job.eta.remaining_s);
 }
 

@@ -5,6 +5,7 @@ import { fmtDur, progress, shares, layers, curves, filterJobs, page, eta } from 
 test('fmtDur', () => {
   assert.equal(fmtDur(1.23), '1.2s');
   assert.equal(fmtDur(184), '3m04s');
+  assert.equal(fmtDur(16.4), '16s');
   assert.equal(fmtDur(7500), '2h05m');
   assert.equal(fmtDur(-1), '–');
 });
@@ -18,6 +19,8 @@ test('progress and shares of a job', () => {
   assert.deepEqual(shares(job.stages[0]), { done: 0.4, running: 0.2, failed: 0, dead: 0.1 });
   assert.equal(eta({ state: 'running', eta: { known: true, remaining_s: 65 } }), '1m05s');
   assert.equal(eta({ state: 'completed' }), '–');
+  assert.equal(eta({ state: 'running', eta: { known: false, remaining_s: 12 } }), '≥ 12s');
+  assert.equal(eta({ state: 'running', eta: { known: false, remaining_s: 0 } }), '?');
 });
 
 test('layers of a DAG', () => {

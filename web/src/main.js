@@ -220,9 +220,7 @@ function Dag({ stages }) {
     ${col.map((s) => { const c = s.counts; return html`<div class=${'stage ss-' + s.state} data-stage=${s.name} key=${s.name}>
       <div class="stage-h"><b>${s.name}</b> <span class="muted">${s.op} · ${s.kind}</span> <span class="sstate">${s.state}</span></div>
       <${Bar} s=${s} />
-      <div class="stage-n"><span class="k-done">${c.done}</span>/${stageTotal(s)} done ·
-        <span class="k-running">${c.running}</span> running · <span class="k-failed">${c.failed}</span> failed ·
-        <span class="k-dead">${c.dead}</span> dead${c.ready ? ' · ' + c.ready + ' ready' : ''}${s.mean_ms ? ' · ' + fmtDur(s.mean_ms / 1000) + ' each' : ''}</div>
+      <div class="stage-n"><span class="k-done">${c.done}</span>${'/' + stageTotal(s) + ' done · '}<span class="k-running">${c.running}</span>${' running · '}<span class="k-failed">${c.failed}</span>${' failed · '}<span class="k-dead">${c.dead}</span>${' dead'}${c.ready ? ' · ' + c.ready + ' ready' : ''}${s.mean_ms ? ' · ' + fmtDur(s.mean_ms / 1000) + ' each' : ''}</div>
       ${(s.after || []).filter((a) => a !== 'input').length > 0 && html`<div class="after muted">← ${s.after.join(', ')}</div>`}
     </div>`; })}
   </div>`)}</div>`;
@@ -271,7 +269,7 @@ function Job({ id }) {
     </div>
     <h3>Stages</h3>
     <${Dag} stages=${job.stages} />
-    <section><h3>Throughput <span class="muted">microtasks/s since this page opened</span></h3>
+    <section class="throughput"><h3>Throughput <span class="muted">microtasks/s since this page opened</span></h3>
       ${tp[0].length > 1 ? html`<${Chart} title="" xTime=${true} labels=${['done/s']} data=${tp} yLabel="microtasks/s" />` : html`<p class="muted">Waiting for samples…</p>`}
     </section>
     <${Curves} id=${id} running=${job.state === 'running'} />
@@ -294,8 +292,7 @@ function Workers() {
   const alive = ws.filter((w) => w.state === 'alive');
   const p = page(ws, pg, 100);
   return html`<section>
-    <div class="toolbar"><h2>Workers <span class="muted">${alive.length} alive of ${ws.length} ·
-      ${alive.reduce((n, w) => n + Math.max(0, w.slots - w.running), 0)} free of ${alive.reduce((n, w) => n + w.slots, 0)} slots</span></h2><${Live} live=${live} /></div>
+    <div class="toolbar"><h2>Workers <span class="muted">${alive.length + ' alive of ' + ws.length + ' · ' + alive.reduce((n, w) => n + Math.max(0, w.slots - w.running), 0) + ' free of ' + alive.reduce((n, w) => n + w.slots, 0) + ' slots'}</span></h2><${Live} live=${live} /></div>
     <table class="workers"><thead><tr><th>worker</th><th>state</th><th>slots</th><th>free</th><th>load</th><th>ops</th><th>labels</th><th>last heartbeat</th><th>done</th><th>failures</th></tr></thead>
     <tbody>${p.items.map((w) => html`<tr key=${w.id} class=${'w-' + w.state} data-worker=${w.name || w.id}>
       <td title=${w.id}>${w.name || w.id}</td><td><span class=${'state ws-' + w.state}>${w.state === 'lost' ? 'LOST' : w.state}</span></td>
