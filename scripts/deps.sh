@@ -13,6 +13,8 @@ apt_install() {
 command -v sh >/dev/null || need+=(dash)
 # The annotator app's browser test drives Debian's Chromium (human/browser_test.go).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The dashboard's script tests run on Node (server/dashboard_test.go).
+command -v node >/dev/null || need+=(nodejs)
 if [ ${#need[@]} -gt 0 ]; then
 	apt_install "${need[@]}"
 fi

@@ -105,7 +105,7 @@ func TestEventStream(t *testing.T) {
 	c := client.New(b.url)
 	id := submitJob(t, c, &spec.Job{Name: "gated", Input: spec.Input{Items: numbers(3)}, Stages: []spec.Stage{{Name: "g", Op: "gate"}}})
 
-	for q, want := range map[string]int{"?interval_ms=x": 400, "?job=nope": 404} {
+	for q, want := range map[string]int{"?interval_ms=x": 400, "?job=nope": 404, "?topics=jobs,bogus": 400} {
 		resp, err := http.Get(b.url + "/v1/events" + q)
 		if err != nil {
 			t.Fatal(err)
@@ -154,6 +154,18 @@ func TestEventStream(t *testing.T) {
 		return json.Unmarshal(d, &st) == nil && st.State == task.JobCompleted
 	})
 
+	// One topic: only its events.
+	wresp, err := http.Get(b.url + "/v1/events?topics=workers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wresp.Body.Close()
+	wch := make(chan sseEvent, 64)
+	go readEvents(bufio.NewReader(wresp.Body), wch)
+	if ev := <-wch; ev.name != "workers" {
+		t.Fatalf("with topics=workers the first event is %q", ev.name)
+	}
+
 	done := make(chan struct{})
 	go func() { b.stop(); close(done) }()
 	select {
@@ -161,7 +173,12 @@ func TestEventStream(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("shutdown waited for the event stream")
 	}
-	for range ch { // the stream ends
+	for range ch { // the streams end
+	}
+	for ev := range wch {
+		if ev.name != "workers" {
+			t.Errorf("with topics=workers: a %q event", ev.name)
+		}
 	}
 }
 

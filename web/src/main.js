@@ -96,7 +96,7 @@ function Jobs() {
     setErr('');
   }, (e) => setErr(e.message));
   useEffect(() => { reload(); }, []);
-  const live = useEvents('', {
+  const live = useEvents('?topics=jobs', {
     jobs: (ev) => {
       setJobs((old) => {
         const m = new Map(old);
@@ -233,7 +233,7 @@ function Job({ id }) {
   const [tp, setTp] = useState([[], []]); // throughput samples: time (s), microtasks/s
   const last = useRef(null);
   useEffect(() => { setJob(null); setTp([[], []]); last.current = null; getJSON('/v1/jobs/' + encodeURIComponent(id)).then(setJob, (e) => setErr(e.message)); }, [id]);
-  const live = useEvents('?job=' + encodeURIComponent(id), {
+  const live = useEvents('?topics=job&job=' + encodeURIComponent(id), {
     job: (j) => {
       setJob(j);
       const t = Date.now() / 1000;
@@ -288,7 +288,7 @@ function Workers() {
   const [pg, setPg] = useState(0);
   const now = useNow(1000);
   useEffect(() => { getJSON('/v1/workers').then(setWs, () => {}); }, []);
-  const live = useEvents('', { workers: setWs });
+  const live = useEvents('?topics=workers', { workers: setWs });
   const alive = ws.filter((w) => w.state === 'alive');
   const p = page(ws, pg, 100);
   return html`<section>
