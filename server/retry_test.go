@@ -12,6 +12,7 @@ import (
 	"github.com/myriadhq/myriad/client"
 	"github.com/myriadhq/myriad/coord"
 	"github.com/myriadhq/myriad/spec"
+	"github.com/myriadhq/myriad/store/postgres/pgtest"
 	"github.com/myriadhq/myriad/task"
 	"github.com/myriadhq/myriad/worker"
 )
@@ -44,12 +45,26 @@ func statusOf(err error) int {
 func TestRetryDeadMicrotasks(t *testing.T) {
 	t.Parallel()
 	b := setup(t, coord.Config{}, "")
+	testRetry(t, b.url, b.url)
+}
+
+// The same on two coordinators sharing PostgreSQL: the job runs on one
+// (its worker's), the retry is asked of the other.
+func TestRetryDeadMicrotasksSharedStore(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	a, b := setupShared(t, url), setupShared(t, url)
+	testRetry(t, a.url, b.url)
+}
+
+func testRetry(t *testing.T, runURL, retryURL string) {
 	var fixed atomic.Bool
-	startWorker(t, b.url, 2, func(w *worker.Worker) {
+	startWorker(t, runURL, 2, func(w *worker.Worker) {
 		w.HandleItems("flaky", flaky(&fixed))
 		w.HandleItems("plus1", plusOne)
 	})
-	c := client.New(b.url)
+	c := client.New(runURL)
+	rc := client.New(retryURL)
 	items := append(numbers(4), map[string]any{"id": "bad", "n": 9})
 	zero := 0
 	id := submitJob(t, c, &spec.Job{Name: "retry", Input: spec.Input{Items: items}, Stages: []spec.Stage{
@@ -69,11 +84,11 @@ func TestRetryDeadMicrotasks(t *testing.T) {
 			t.Fatalf("job %s before retry: %s %+v %+v", j, st.State, st.Counts, st.Errors)
 		}
 	}
-	if _, err := c.Retry(ctxT(t, time.Minute), merged); statusOf(err) != http.StatusConflict {
+	if _, err := rc.Retry(ctxT(t, time.Minute), merged); statusOf(err) != http.StatusConflict {
 		t.Fatalf("retry with a merged reduce stage below: %v, want 409", err)
 	}
 	fixed.Store(true)
-	r, err := c.Retry(ctxT(t, time.Minute), id)
+	r, err := rc.Retry(ctxT(t, time.Minute), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,10 +110,10 @@ func TestRetryDeadMicrotasks(t *testing.T) {
 	if l, ok := res["p/bad"]; !ok || json.Unmarshal(l.Data, &v) != nil || v["r"] != 1 || l.Error != "" {
 		t.Fatalf("item bad after retry: %+v", res["p/bad"])
 	}
-	if _, err := c.Retry(ctxT(t, time.Minute), id); statusOf(err) != http.StatusConflict {
+	if _, err := rc.Retry(ctxT(t, time.Minute), id); statusOf(err) != http.StatusConflict {
 		t.Fatalf("retry of a completed job: %v, want 409", err)
 	}
-	if _, err := c.Retry(ctxT(t, time.Minute), "nope"); statusOf(err) != http.StatusNotFound {
+	if _, err := rc.Retry(ctxT(t, time.Minute), "nope"); statusOf(err) != http.StatusNotFound {
 		t.Fatalf("retry of an unknown job: %v, want 404", err)
 	}
 	// The merged job is unchanged by the refused retry.
