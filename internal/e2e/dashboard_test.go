@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/client"
 	"github.com/myriadhq/myriad/spec"
 )
@@ -98,6 +99,22 @@ func pollText(t *testing.T, ctx context.Context, sel string, what string, ok fun
 	return ""
 }
 
+// pollCount waits until sel matches want elements.
+func pollCount(t *testing.T, ctx context.Context, sel string, want int) {
+	t.Helper()
+	expr := fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	n := -1
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; <-tick.C {
+		var err error
+		if n, err = chromedp.Run(ctx, chromedp.Evaluate[int](expr)); err == nil && n == want {
+			return
+		}
+	}
+	t.Fatalf("%s matches %d elements, want %d", sel, n, want)
+}
+
 // In a real browser against real coordinator and worker processes: the
 // job page's done count moves while the job runs (pushed by the event
 // stream, no reload), a dead microtask is listed with its error and the
@@ -123,14 +140,31 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	zero := 0
 	bad, err := c.Submit(ctx, &spec.Job{Name: "broken", Input: spec.Input{Items: []any{map[string]any{"id": "x"}}},
-		Stages: []spec.Stage{{Name: "fail", Op: "exec", Retries: &zero, Params: map[string]any{"command": []string{"sh", "-c", "echo disk full >&2; exit 3"}}}}})
+		Stages: []spec.Stage{{Name: "fail", Op: "exec", Retries: &zero, Params: map[string]any{"command": []string{"sh", "-c", "echo '<b>disk</b> full' >&2; exit 3"}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Enough finished jobs for a second page of the list.
+	for i := range 60 {
+		if _, err := c.Submit(ctx, &spec.Job{Name: fmt.Sprintf("tiny-%02d", i), Input: spec.Input{Items: []any{i}},
+			Stages: []spec.Stage{{Op: "noop"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.CreateAnnotator(ctx, api.AnnotatorCreate{Name: "ann-1"}); err != nil {
+		t.Fatal(err)
+	}
+
 	b := newBrowser(t)
 	if err := chromedp.Do(b, chromedp.Navigate(url+"/"), chromedp.WaitVisible(`table.jobs tbody tr`)); err != nil {
 		t.Fatalf("jobs page: %v", err)
 	}
+	pollText(t, b, ".pager", "a second page of jobs", func(s string) bool { return strings.Contains(s, "page 1 of 2") })
+	// The filter: by name, and the matching job's row.
+	if err := chromedp.Do(b, chromedp.SendKeys(`input[type=search]`, "resize")); err != nil {
+		t.Fatal(err)
+	}
+	pollCount(t, b, "table.jobs tbody tr", 1)
 	pollText(t, b, fmt.Sprintf(`tr[data-job=%q]`, sub.ID), "the job in the list", func(s string) bool { return strings.Contains(s, "resize") })
 
 	// The job page: the done count grows without a reload.
@@ -153,7 +187,11 @@ func TestDashboardInBrowser(t *testing.T) {
 	if err := chromedp.Do(b, chromedp.Navigate(url+"/ui/#/jobs/"+bad.ID)); err != nil {
 		t.Fatal(err)
 	}
-	pollText(t, b, ".failures table", "the dead microtask's error", func(s string) bool { return strings.Contains(s, "disk full") })
+	// The error is the operator's text, shown as text, never as HTML.
+	pollText(t, b, ".failures table", "the dead microtask's error", func(s string) bool { return strings.Contains(s, "<b>disk</b> full") })
+	if n, err := chromedp.Run(b, chromedp.Evaluate[int](`document.querySelectorAll('.failures b').length`)); err != nil || n != 0 {
+		t.Fatalf("an error was rendered as HTML (%d <b> elements, %v)", n, err)
+	}
 	if err := chromedp.Do(b, chromedp.Click(`button.retry`)); err != nil {
 		t.Fatalf("click retry: %v", err)
 	}
@@ -176,7 +214,14 @@ func TestDashboardInBrowser(t *testing.T) {
 	pollText(t, b, `tr[data-worker="w2"]`, "w2 still alive", func(s string) bool { return strings.Contains(s, "alive") })
 	screenshot(t, b, "dashboard-workers.png")
 
-	if err := chromedp.Do(b, chromedp.Navigate(url+"/ui/#/jobs")); err != nil {
+	// Annotators.
+	if err := chromedp.Do(b, chromedp.Navigate(url+"/ui/#/annotators")); err != nil {
+		t.Fatal(err)
+	}
+	pollText(t, b, "table.annotators tbody", "the annotator", func(s string) bool { return strings.Contains(s, "ann-1") && strings.Contains(s, "active") })
+
+	if err := chromedp.Do(b, chromedp.Navigate(url+"/ui/#/jobs"), chromedp.WaitVisible(`input[type=search]`),
+		chromedp.SendKeys(`input[type=search]`, "resize")); err != nil {
 		t.Fatal(err)
 	}
 	pollText(t, b, fmt.Sprintf(`tr[data-job=%q]`, sub.ID), "the job in the list", func(s string) bool { return strings.Contains(s, "%") })
