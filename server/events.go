@@ -40,7 +40,8 @@ type JobsEvent struct {
 // events streams server-sent events for the dashboard: "jobs" (deltas of
 // the active jobs, see JobsEvent), "workers" (the workers list, when it
 // changed) and, with ?job=ID, "job" (that job's full status, when it
-// changed); ?topics=jobs,workers,job picks some (default all). Events are
+// changed, after a first "throughput" event with the job's history of
+// done counts); ?topics=jobs,workers,job picks some (default all). Events are
 // sent at most every interval_ms (default 1000), so the cost per viewer
 // is bounded however busy the coordinator is.
 func (a *api0) events(w http.ResponseWriter, r *http.Request) {
@@ -170,6 +171,14 @@ func (s *eventState) emit(w http.ResponseWriter, full bool) (int, error) {
 		if b, err := json.Marshal(ws); err == nil && (full || !bytes.Equal(b, s.lastWs)) {
 			s.lastWs = b
 			if err := writeRaw(w, "workers", b); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	if s.jobID != "" && full {
+		if tp := s.a.tp.get(s.jobID); tp != nil {
+			if err := writeEvent(w, "throughput", tp); err != nil {
 				return n, err
 			}
 			n++

@@ -139,6 +139,16 @@ func TestEventStream(t *testing.T) {
 		var st api.JobStatus
 		return json.Unmarshal(d, &st) == nil && st.ID == id && st.Counts.Running == 2
 	})
+	// The coordinator keeps the job's done counts over time; a page that
+	// opens now gets them first.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		if time.Now().After(deadline) {
+			t.Fatal("no throughput history for the running job")
+		}
+		if tp := firstThroughput(t, b.url, id); tp != nil && len(tp.T) > 0 && len(tp.T) == len(tp.Done) {
+			break
+		}
+	}
 	g.open()
 	ended := nextEvent(t, ch, "jobs", func(d []byte) bool {
 		var ev server.JobsEvent
@@ -180,6 +190,32 @@ func TestEventStream(t *testing.T) {
 			t.Errorf("with topics=workers: a %q event", ev.name)
 		}
 	}
+}
+
+// firstThroughput opens a job's stream and returns its throughput event,
+// or nil if the first tick had none.
+func firstThroughput(t *testing.T, url, id string) *server.Throughput {
+	t.Helper()
+	resp, err := http.Get(url + "/v1/events?topics=job&job=" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ch := make(chan sseEvent, 8)
+	go readEvents(bufio.NewReader(resp.Body), ch)
+	for ev := range ch {
+		switch ev.name {
+		case "throughput":
+			var tp server.Throughput
+			if err := json.Unmarshal(ev.data, &tp); err != nil {
+				t.Fatal(err)
+			}
+			return &tp
+		case "job":
+			return nil // the first tick ends with the job's status
+		}
+	}
+	return nil
 }
 
 // scrape reads /metrics with the Prometheus text parser.

@@ -129,3 +129,16 @@ export function page(list, n, size) {
   const p = Math.min(Math.max(0, n), pages - 1);
   return { items: list.slice(p * size, p * size + size), page: p, pages };
 }
+
+/** rates turns samples of a done count at times ts (seconds) into the
+ * rate between each sample and the one before: [[times], [per second]]. */
+export function rates(ts, done) {
+  const xs = [], ys = [];
+  for (let i = 1; i < ts.length; i++) {
+    const dt = ts[i] - ts[i - 1];
+    if (dt <= 0) continue;
+    xs.push(ts[i]);
+    ys.push(Math.max(0, (done[i] - done[i - 1]) / dt));
+  }
+  return [xs, ys];
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fmtDur, progress, shares, layers, curves, filterJobs, page, eta } from './format.js';
+import { fmtDur, progress, shares, layers, curves, filterJobs, page, eta, rates } from './format.js';
 
 test('fmtDur', () => {
   assert.equal(fmtDur(1.23), '1.2s');
@@ -58,4 +58,9 @@ test('filter and page jobs', () => {
   assert.deepEqual(filterJobs(jobs, '', 'BIG').map((j) => j.id), ['j3']);
   const p = page([1, 2, 3, 4, 5], 9, 2);
   assert.deepEqual(p, { items: [5], page: 2, pages: 3 });
+});
+
+test('rates from samples of a done count', () => {
+  assert.deepEqual(rates([10, 12, 12, 14], [0, 10, 10, 30]), [[12, 14], [5, 10]]);
+  assert.deepEqual(rates([], []), [[], []]);
 });

@@ -6,7 +6,7 @@ import { h, render } from 'preact';
 import { useState, useEffect, useRef } from 'preact/hooks';
 import htm from 'htm';
 import uPlot from 'uplot';
-import { fmtDur, fmtRate, fmtAgo, eta, stageTotal, progress, shares, layers, curves, filterJobs, page } from './format.js';
+import { fmtDur, fmtRate, fmtAgo, eta, stageTotal, progress, shares, layers, curves, filterJobs, page, rates } from './format.js';
 
 const html = htm.bind(h);
 const PAGE = 50;
@@ -43,7 +43,7 @@ function useEvents(query, handlers) {
     const es = new EventSource('/v1/events' + query);
     es.onopen = () => setLive(true);
     es.onerror = () => setLive(false);
-    for (const name of ['jobs', 'workers', 'job']) {
+    for (const name of ['jobs', 'workers', 'job', 'throughput']) {
       es.addEventListener(name, (e) => ref.current[name] && ref.current[name](JSON.parse(e.data)));
     }
     return () => es.close();
@@ -234,6 +234,11 @@ function Job({ id }) {
   const last = useRef(null);
   useEffect(() => { setJob(null); setTp([[], []]); last.current = null; getJSON('/v1/jobs/' + encodeURIComponent(id)).then(setJob, (e) => setErr(e.message)); }, [id]);
   const live = useEvents('?topics=job&job=' + encodeURIComponent(id), {
+    // The coordinator's samples of the job until now, then live ones.
+    throughput: (h) => {
+      setTp(rates(h.t, h.done));
+      if (h.t.length) last.current = { t: h.t[h.t.length - 1], done: h.done[h.done.length - 1] };
+    },
     job: (j) => {
       setJob(j);
       const t = Date.now() / 1000;
@@ -269,7 +274,7 @@ function Job({ id }) {
     </div>
     <h3>Stages</h3>
     <${Dag} stages=${job.stages} />
-    <section class="throughput"><h3>Throughput <span class="muted">microtasks/s since this page opened</span></h3>
+    <section class="throughput"><h3>Throughput <span class="muted">microtasks done per second</span></h3>
       ${tp[0].length > 1 ? html`<${Chart} title="" xTime=${true} labels=${['done/s']} data=${tp} yLabel="microtasks/s" />` : html`<p class="muted">Waiting for samples…</p>`}
     </section>
     <${Curves} id=${id} running=${job.state === 'running'} />
