@@ -271,11 +271,12 @@ next:
 func pollMetric(t *testing.T, url, fam string, labels map[string]string, ok func(float64) bool) {
 	t.Helper()
 	var v float64
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); <-tick.C {
 		if v = value(scrape(t, url), fam, labels); ok(v) {
 			return
 		}
-		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
 	}
 	t.Fatalf("%s%v = %v, never as wanted", fam, labels, v)
 }
