@@ -61,3 +61,17 @@ func TestProgressPlainLines(t *testing.T) {
 		t.Fatalf("last line %q", lines[1])
 	}
 }
+
+// While some stage has no timing yet the ETA is a lower bound.
+func TestETALowerBound(t *testing.T) {
+	t.Parallel()
+	st := runningStatus(10)
+	st.ETA = &api.ETA{Known: false, RemainingS: 12}
+	if got := fmtETA(st); got != "≥12s" {
+		t.Errorf("partial ETA %q, want ≥12s", got)
+	}
+	st.ETA = &api.ETA{Known: false}
+	if got := fmtETA(st); got != "?" {
+		t.Errorf("unknown ETA %q, want ?", got)
+	}
+}
