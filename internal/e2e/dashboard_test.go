@@ -23,7 +23,7 @@ const chromiumPath = "/usr/bin/chromium"
 
 // newBrowser starts headless Chromium with a fresh profile, for this test
 // only; it is stopped when the test ends.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t testing.TB) context.Context {
 	t.Helper()
 	if _, err := exec.LookPath(chromiumPath); err != nil {
 		t.Fatalf("%s is missing: run scripts/deps.sh (apt-get install chromium)", chromiumPath)
@@ -100,7 +100,7 @@ func pollText(t *testing.T, ctx context.Context, sel string, what string, ok fun
 }
 
 // pollCount waits until sel matches want elements.
-func pollCount(t *testing.T, ctx context.Context, sel string, want int) {
+func pollCount(t testing.TB, ctx context.Context, sel string, want int) {
 	t.Helper()
 	expr := fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)
 	tick := time.NewTicker(200 * time.Millisecond)
