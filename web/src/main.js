@@ -68,7 +68,13 @@ function Bar({ s }) {
 
 function JobBar({ job }) {
   const p = progress(job);
-  return html`<div class="bar" title=${(p * 100).toFixed(1) + '%'}><span class=${'seg ' + (job.counts && job.counts.dead ? 'dead' : 'done')} style=${{ width: (p * 100).toFixed(2) + '%' }}></span></div>`;
+  const c = job.counts || {};
+  const ended = (c.done || 0) + (c.dead || 0) + (c.canceled || 0);
+  // The ended share split into done and dead, plus what runs now.
+  const dead = ended > 0 ? p * (c.dead || 0) / ended : 0;
+  const run = p < 1 && ended > 0 ? Math.min(1 - p, p * (c.running || 0) / ended) : 0;
+  const seg = (cls, f) => f > 0 && html`<span class=${'seg ' + cls} style=${{ width: (f * 100).toFixed(2) + '%' }}></span>`;
+  return html`<div class="bar" title=${(p * 100).toFixed(1) + '%'}>${seg('done', p - dead)}${seg('dead', dead)}${seg('running', run)}</div>`;
 }
 
 function State({ state }) {
