@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,6 +58,14 @@ var access = map[string]string{
 	"POST /v1/tokens":                     "admin",
 	"GET /v1/tokens":                      "admin",
 	"POST /v1/tokens/{id}/revoke":         "admin",
+	"GET /":                               "anyone",
+	"GET /ui/":                            "anyone",
+	"GET /ui/{file}":                      "anyone",
+	"GET /login":                          "anyone",
+	"POST /login":                         "anyone",
+	"POST /logout":                        "anyone",
+	"GET /v1/events":                      "admin viewer",
+	"POST /v1/jobs/{id}/retry":            "admin submitter",
 }
 
 var allRoles = []string{api.RoleAdmin, api.RoleSubmitter, api.RoleWorker, api.RoleAnnotator, api.RoleViewer, "nobody"}
@@ -79,6 +88,19 @@ func call(t *testing.T, method, url, token, body string) (int, string) {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(data)
+}
+
+// postForm posts a form without following redirects.
+func postForm(t *testing.T, u string, form url.Values) (int, string) {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.PostForm(u, form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +153,7 @@ func TestAccessMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	fill := strings.NewReplacer("/v1/annotate/tasks/{id}", "/v1/annotate/tasks/1", "/v1/tokens/{id}", "/v1/tokens/tnosuch",
-		"{id}", sub.ID, "{ref}", "sha256-"+strings.Repeat("0", 64), "{name}", "nosuch", "{file}", "app.js")
+		"{id}", sub.ID, "{ref}", "sha256-"+strings.Repeat("0", 64), "{name}", "nosuch", "{file}", "app.js", "/v1/events", "/v1/events?topics=nope")
 	seen := map[string]bool{}
 	for _, rt := range server.Routes() {
 		key := rt.Method + " " + rt.Pattern
@@ -155,7 +177,14 @@ func TestAccessMatrix(t *testing.T) {
 				// credential.
 				body = `{"token":"` + toks[api.RoleAnnotator] + `"}`
 			}
-			code, resp := call(t, rt.Method, b.url+fill.Replace(rt.Pattern), toks[role], body)
+			var code int
+			var resp string
+			if key == "POST /login" {
+				// Open to anyone; the token in the form is the credential.
+				code, resp = postForm(t, b.url+"/login", url.Values{"token": {testToken}})
+			} else {
+				code, resp = call(t, rt.Method, b.url+fill.Replace(rt.Pattern), toks[role], body)
+			}
 			let := code != http.StatusUnauthorized && code != http.StatusForbidden
 			should := slices.Contains(allowed, "anyone") || slices.Contains(allowed, role)
 			if let != should {

@@ -150,6 +150,15 @@ func (a *authn) principal(r *http.Request) (*principal, error) {
 	if r.Header.Get("Authorization") != "" && !isBearer {
 		return nil, fmt.Errorf("Authorization: want \"Bearer <token>\": %w", errUnauthenticated)
 	}
+	if tok == "" {
+		// A browser signed in at /login (session.go).
+		if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead && !sameOrigin(r) {
+				return nil, errCrossSite
+			}
+			return a.lookup(r, c.Value)
+		}
+	}
 	if tok == "" || strings.HasPrefix(tok, "myra_") {
 		if a.human == nil {
 			if tok == "" {
@@ -167,6 +176,14 @@ func (a *authn) principal(r *http.Request) (*principal, error) {
 			return nil, fmt.Errorf("%v: %w", err, errUnauthenticated)
 		}
 		return &principal{role: annotator, id: ann.ID}, nil
+	}
+	return a.lookup(r, tok)
+}
+
+// lookup authenticates an API token.
+func (a *authn) lookup(r *http.Request, tok string) (*principal, error) {
+	if tok == "" {
+		return nil, fmt.Errorf("empty API token: %w", errUnauthenticated)
 	}
 	if a.st == nil {
 		return nil, fmt.Errorf("this server has no token store: %w", errUnauthenticated)

@@ -31,11 +31,13 @@ func OpenAPI() []byte { return openapiSpec }
 // api0 holds what the handlers need.
 type api0 struct {
 	c       *coord.Coordinator
-	h       *human.HTTP  // nil without human stages
-	maxBody int64        // job submissions
-	maxSync int64        // worker round trips
-	blobs   http.Handler // /v1/blobs, nil without a blob store
-	auth    *authn       // nil when serving without authentication
+	h       *human.HTTP    // nil without human stages
+	maxBody int64          // job submissions
+	maxSync int64          // worker round trips
+	blobs   http.Handler   // /v1/blobs, nil without a blob store
+	m       *metrics       // /metrics
+	tp      *throughputLog // jobs' done counts over time; nil if not kept
+	auth    *authn         // nil when serving without authentication
 	tokens  store.TokenStore
 	limits  *limits
 	// workerIDs binds each worker id to the token that first used it.

@@ -56,4 +56,15 @@ var routes = []route{
 	{"POST", "/v1/tokens", (*api0).createToken, admin},
 	{"GET", "/v1/tokens", (*api0).listTokens, admin},
 	{"POST", "/v1/tokens/{id}/revoke", (*api0).revokeToken, admin},
+
+	// Dashboard and observability (issue 8). The pages are static; their
+	// data comes from the API with the signed-in session (session.go).
+	{"GET", "/", (*api0).root, anyone},
+	{"GET", "/ui/", (*api0).ui, anyone},
+	{"GET", "/ui/{file}", (*api0).ui, anyone},
+	{"GET", "/login", (*api0).loginForm, anyone},
+	{"POST", "/login", (*api0).login, anyone},
+	{"POST", "/logout", (*api0).logout, anyone},
+	{"GET", "/v1/events", (*api0).events, admin | viewer},
+	{"POST", "/v1/jobs/{id}/retry", (*api0).retry, admin | submitter},
 }

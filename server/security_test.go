@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -295,5 +296,68 @@ func TestSecurityHeaders(t *testing.T) {
 		if path == "/annotate/" && !strings.Contains(csp, "script-src 'self'") {
 			t.Errorf("annotator app CSP %q", csp)
 		}
+	}
+}
+
+// The dashboard's browser session: /ui/ sends a browser that is not
+// signed in to /login; signing in with a token sets an HttpOnly,
+// SameSite=Strict cookie that the API then accepts; a state-changing
+// request carrying only the cookie from another site is refused.
+func TestDashboardSession(t *testing.T) {
+	t.Parallel()
+	s := start(t, server.Config{Security: server.SecurityConfig{AdminToken: testToken}})
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noFollow.Get(s.URL() + "/ui/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login" {
+		t.Fatalf("/ui/ signed out: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if code, body := postForm(t, s.URL()+"/login", url.Values{"token": {"myrt_wrong0000000000000000000000000"}}); code != http.StatusUnauthorized || !strings.Contains(body, "unknown") {
+		t.Errorf("bad token: %d %s", code, body)
+	}
+	res, err = noFollow.PostForm(s.URL()+"/login", url.Values{"token": {testToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	var cookie *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == server.SessionCookie {
+			cookie = c
+		}
+	}
+	if res.StatusCode != http.StatusSeeOther || cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("sign in: %d cookie %+v", res.StatusCode, cookie)
+	}
+	withCookie := func(method, path, origin string) int {
+		req, _ := http.NewRequest(method, s.URL()+path, nil)
+		req.AddCookie(cookie)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		res, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := withCookie("GET", "/v1/jobs", ""); code != http.StatusOK {
+		t.Errorf("API with the session cookie: %d", code)
+	}
+	if code := withCookie("GET", "/ui/", ""); code != http.StatusOK {
+		t.Errorf("/ui/ signed in: %d", code)
+	}
+	if code := withCookie("POST", "/v1/jobs/jnosuch/cancel", "https://evil.example"); code != http.StatusUnauthorized {
+		t.Errorf("cross-site POST with the cookie: %d, want 401", code)
+	}
+	if code := withCookie("POST", "/v1/jobs/jnosuch/cancel", s.URL()); code != http.StatusNotFound {
+		t.Errorf("same-site POST with the cookie: %d, want 404 (no such job)", code)
+	}
+	if code, _ := postForm(t, s.URL()+"/login", url.Values{"token": {testToken}}); code != http.StatusSeeOther {
+		t.Errorf("sign in again: %d", code)
 	}
 }

@@ -76,7 +76,8 @@ type Server struct {
 	done    chan error
 	once    sync.Once
 	ready   chan struct{}
-	admin   string // the bootstrap admin token
+	wg      sync.WaitGroup // the throughput sampler
+	admin   string         // the bootstrap admin token
 	tls     bool
 	tlsConf *tls.Config // nil without TLS
 }
@@ -129,6 +130,8 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	cc := s.cfg.Coord
 	cc.Store = s.st
+	m := newMetrics()
+	cc.Hooks = m.hooks(cc.Hooks)
 	cc.Logger = cmp.Or(cc.Logger, s.log)
 	hs, withHuman := s.st.(store.HumanStore)
 	withHuman = withHuman && !s.cfg.NoHuman
@@ -176,9 +179,12 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	s.ln = ln
+	tp := newThroughputLog()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); tp.run(context.WithoutCancel(ctx), c) }() // ends when the coordinator stops
 	sec := s.cfg.Security
 	s.http = &http.Server{
-		Handler: Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs, Human: s.h,
+		Handler: Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs, Human: s.h, metrics: m, throughput: tp,
 			Tokens: s.st, NoAuth: sec.NoAuth, RateLimit: sec.RateLimit, RateBurst: sec.RateBurst, AnswerRate: sec.AnswerRate, AnswerBurst: sec.AnswerBurst}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -249,6 +255,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			// it first and then drain the HTTP side.
 			s.stopServices()
 			err = s.http.Shutdown(ctx)
+			s.wg.Wait()
 		} else {
 			s.stopServices()
 		}
@@ -277,6 +284,11 @@ type HandlerOptions struct {
 	Blobs blob.Store
 	// Human serves the annotator app and API; nil answers them 404.
 	Human *human.Service
+	// metrics is fed by the coordinator's hooks (Server sets both up);
+	// without it /metrics serves the gauges only.
+	metrics *metrics
+	// throughput, if set, is the history the job page's chart starts from.
+	throughput *throughputLog
 	// Tokens authenticates API tokens; required unless NoAuth.
 	Tokens store.TokenStore
 	// NoAuth serves every route to anyone as admin (loopback only; the
@@ -297,6 +309,9 @@ func Handler(c *coord.Coordinator, opt HandlerOptions) http.Handler {
 	if opt.Human != nil {
 		a.h = opt.Human.HTTP()
 	}
+	a.m = cmp.Or(opt.metrics, newMetrics())
+	a.tp = opt.throughput
+	a.m.c, a.m.h = c, opt.Human
 	if !opt.NoAuth {
 		a.auth = &authn{st: opt.Tokens, human: opt.Human, now: time.Now, cache: map[[32]byte]cachedToken{}}
 	}

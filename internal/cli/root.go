@@ -143,13 +143,32 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	pf.StringVar(&g.token, "token", "", "API token (env MYRIAD_TOKEN; default, for a coordinator on this machine, the admin token in its data folder)")
 	pf.StringVar(&g.ca, "ca", os.Getenv("MYRIAD_CA"), "PEM file of a CA to trust for https:// coordinators (env MYRIAD_CA)")
-	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return g.setupAuth() }
 	root.AddCommand(
 		upCmd(g), serverCmd(g), workerCmd(g), runCmd(g),
 		submitCmd(g), statusCmd(g), resultsCmd(g), jobsCmd(g), cancelCmd(g), workersCmd(g),
 		aggregateCmd(g), versionCmd(g),
 		annotatorsCmd(g), answersCmd(g),
 		tokensCmd(g),
+		retryCmd(g),
 	)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if err := g.checkLogFlags(); err != nil {
+			return err
+		}
+		return g.setupAuth()
+	}
 	return root
+}
+
+// checkLogFlags refuses a --log-format or --log-level it does not know,
+// rather than silently logging in another way.
+func (g *globals) checkLogFlags() error {
+	if g.logFormat != "text" && g.logFormat != "json" {
+		return badInput(fmt.Errorf("--log-format: %q is neither text nor json", g.logFormat))
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return badInput(fmt.Errorf("--log-level: %q is not debug, info, warn or error", g.logLevel))
+	}
+	return nil
 }
