@@ -314,7 +314,22 @@ func checkServiceURL(t *testing.T, docs []doc, u string) {
 // coordinator serves.
 func TestProbesPortsAndMetricsAreServed(t *testing.T) {
 	docs := loadManifests(t)
-	s, err := server.New(server.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Sync: "normal"})
+	var coordinator *myriadContainer
+	for _, mc := range containers(t, docs, cli.Command()) {
+		if mc.sub.Name() == "server" {
+			coordinator = &mc
+		}
+	}
+	if coordinator == nil {
+		t.Fatal("no coordinator deployment")
+	}
+	// Prometheus scrapes pods by annotation, without a token: the
+	// coordinator must say --public-metrics, and is started so here.
+	if coordinator.flags["public-metrics"] != "true" {
+		t.Error("the coordinator needs --public-metrics=true for Prometheus's annotation scraping")
+	}
+	s, err := server.New(server.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Sync: "normal",
+		Security: server.SecurityConfig{PublicMetrics: coordinator.flags["public-metrics"] == "true"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,15 +345,6 @@ func TestProbesPortsAndMetricsAreServed(t *testing.T) {
 		defer res.Body.Close()
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(b)
-	}
-	var coordinator *myriadContainer
-	for _, mc := range containers(t, docs, cli.Command()) {
-		if mc.sub.Name() == "server" {
-			coordinator = &mc
-		}
-	}
-	if coordinator == nil {
-		t.Fatal("no coordinator deployment")
 	}
 	_, port, err := net.SplitHostPort(coordinator.flags["listen"])
 	if err != nil {

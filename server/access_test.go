@@ -39,7 +39,7 @@ var access = map[string]string{
 	"GET /v1/openapi.yaml":                "anyone",
 	"GET /healthz":                        "anyone",
 	"GET /readyz":                         "anyone",
-	"GET /metrics":                        "anyone",
+	"GET /metrics":                        "admin viewer",
 	"GET /annotate/":                      "anyone",
 	"GET /annotate/{file}":                "anyone",
 	"POST /v1/annotate/signin":            "anyone",

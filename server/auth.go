@@ -239,7 +239,7 @@ func (a *api0) guard(rt route, next http.HandlerFunc) http.HandlerFunc {
 	ownJob := strings.HasPrefix(rt.pattern, "/v1/jobs/{id}")
 	return func(w http.ResponseWriter, r *http.Request) {
 		securityHeaders(w, r)
-		if rt.allow&anyone != 0 {
+		if rt.allow&anyone != 0 || rt.pattern == "/metrics" && a.publicMetrics {
 			next(w, r)
 			return
 		}

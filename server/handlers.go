@@ -42,6 +42,8 @@ type api0 struct {
 	limits  *limits
 	// workerIDs binds each worker id to the token that first used it.
 	workerIDs workerOwners
+	// publicMetrics serves /metrics without credentials.
+	publicMetrics bool
 }
 
 func (a *api0) submit(w http.ResponseWriter, r *http.Request) {

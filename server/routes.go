@@ -50,7 +50,7 @@ var routes = []route{
 	{"POST", "/v1/annotators/{name}/pause", hroute((*human.HTTP).PauseAnnotator), admin},
 	{"POST", "/v1/annotators/{name}/resume", hroute((*human.HTTP).ResumeAnnotator), admin},
 	{"GET", "/v1/jobs/{id}/answers", hroute((*human.HTTP).JobAnswers), admin | submitter | viewer},
-	{"GET", "/metrics", (*api0).metrics, anyone},
+	{"GET", "/metrics", (*api0).metrics, admin | viewer}, // or anyone: SecurityConfig.PublicMetrics
 
 	// Security (issue 9): API tokens.
 	{"POST", "/v1/tokens", (*api0).createToken, admin},

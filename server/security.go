@@ -43,6 +43,11 @@ type SecurityConfig struct {
 	// burst. Negative rates turn the limit off.
 	RateLimit, AnswerRate  float64
 	RateBurst, AnswerBurst int
+	// PublicMetrics serves /metrics without a token, for scrapers that
+	// cannot send one (Prometheus's pod annotations). The metrics name
+	// active jobs and annotators; by default only admin and viewer tokens
+	// read them.
+	PublicMetrics bool
 	// TLSCert and TLSKey are PEM files; with both set the server speaks
 	// HTTPS only.
 	TLSCert, TLSKey string

@@ -361,3 +361,23 @@ func TestDashboardSession(t *testing.T) {
 		t.Errorf("sign in again: %d", code)
 	}
 }
+
+// /metrics names jobs and annotators: it needs an admin or viewer token
+// unless PublicMetrics opens it for a scraper that cannot send one.
+func TestMetricsAccess(t *testing.T) {
+	t.Parallel()
+	closed := start(t, server.Config{Security: server.SecurityConfig{AdminToken: testToken}})
+	if code, _ := call(t, "GET", closed.URL()+"/metrics", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("/metrics without a token: %d, want 401", code)
+	}
+	if code, _ := call(t, "GET", closed.URL()+"/metrics", testToken, ""); code != http.StatusOK {
+		t.Errorf("/metrics with the admin token: %d", code)
+	}
+	open := start(t, server.Config{Security: server.SecurityConfig{AdminToken: testToken, PublicMetrics: true}})
+	if code, body := call(t, "GET", open.URL()+"/metrics", "", ""); code != http.StatusOK || !strings.Contains(body, "myriad_queue_depth") {
+		t.Errorf("public /metrics: %d", code)
+	}
+	if code, _ := call(t, "GET", open.URL()+"/v1/jobs", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("PublicMetrics opened /v1/jobs: %d", code)
+	}
+}

@@ -185,7 +185,8 @@ func (s *Server) Start(ctx context.Context) error {
 	sec := s.cfg.Security
 	s.http = &http.Server{
 		Handler: Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs, Human: s.h, metrics: m, throughput: tp,
-			Tokens: s.st, NoAuth: sec.NoAuth, RateLimit: sec.RateLimit, RateBurst: sec.RateBurst, AnswerRate: sec.AnswerRate, AnswerBurst: sec.AnswerBurst}),
+			Tokens: s.st, NoAuth: sec.NoAuth, RateLimit: sec.RateLimit, RateBurst: sec.RateBurst, AnswerRate: sec.AnswerRate, AnswerBurst: sec.AnswerBurst,
+			PublicMetrics: sec.PublicMetrics}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		TLSConfig:         tlsConf,
@@ -298,6 +299,8 @@ type HandlerOptions struct {
 	// 0 the default, negative off.
 	RateLimit, AnswerRate  float64
 	RateBurst, AnswerBurst int
+	// PublicMetrics serves /metrics to anyone (SecurityConfig).
+	PublicMetrics bool
 }
 
 // Handler serves the API over a coordinator.
@@ -316,6 +319,7 @@ func Handler(c *coord.Coordinator, opt HandlerOptions) http.Handler {
 		a.auth = &authn{st: opt.Tokens, human: opt.Human, now: time.Now, cache: map[[32]byte]cachedToken{}}
 	}
 	a.tokens = opt.Tokens
+	a.publicMetrics = opt.PublicMetrics
 	a.limits = newLimits(opt.RateLimit, opt.RateBurst, opt.AnswerRate, opt.AnswerBurst)
 	mux := http.NewServeMux()
 	for _, rt := range routes {

@@ -44,6 +44,7 @@ type securityFlags struct {
 	rateBurst, answerBurs int
 	maxBody               int64
 	tlsCert, tlsKey       string
+	publicMetrics         bool
 }
 
 func (f *securityFlags) register(fs *pflag.FlagSet) {
@@ -53,6 +54,7 @@ func (f *securityFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.answerRate, "answer-rate", server.DefaultAnswerRate, "answers per second per annotator (negative: no limit)")
 	fs.IntVar(&f.answerBurs, "answer-burst", server.DefaultAnswerBurst, "burst of answers per annotator")
 	fs.Int64Var(&f.maxBody, "max-body", server.DefaultMaxBody, "largest job submission body, in bytes")
+	fs.BoolVar(&f.publicMetrics, "public-metrics", false, "serve /metrics without a token (it names active jobs and annotators)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate: serve HTTPS (with --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 }
@@ -61,7 +63,7 @@ func (f *securityFlags) config() server.SecurityConfig {
 	return server.SecurityConfig{
 		AdminToken: os.Getenv("MYRIAD_ADMIN_TOKEN"), WorkerToken: os.Getenv("MYRIAD_WORKER_TOKEN"), NoAuth: f.noAuth,
 		RateLimit: f.rateLimit, RateBurst: f.rateBurst, AnswerRate: f.answerRate, AnswerBurst: f.answerBurs,
-		TLSCert: f.tlsCert, TLSKey: f.tlsKey,
+		TLSCert: f.tlsCert, TLSKey: f.tlsKey, PublicMetrics: f.publicMetrics,
 	}
 }
 
