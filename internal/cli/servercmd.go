@@ -43,7 +43,7 @@ func workerCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if supervise {
-				return superviseWorker(cmd.Context(), withoutFlag(os.Args[1:], "supervise"), g.logger())
+				return superviseWorker(cmd.Context(), withoutFlag(os.Args[1:], "supervise"), g.token, g.http, g.logger())
 			}
 			w, err := wf.worker(g.server(), g.token, g.http, g.logger())
 			if err != nil {
