@@ -58,6 +58,10 @@ type Completion struct {
 	Token     int64       `json:"token"`
 	Output    []task.Item `json:"output"`
 	RuntimeMS int64       `json:"ms"`
+	// StartedUS is when the handler started, by the worker's clock, in
+	// microseconds since the Unix epoch; the coordinator derives the
+	// ready-to-start latency from it. Zero if unknown.
+	StartedUS int64 `json:"started_us,omitempty"`
 }
 
 // Failure kinds.

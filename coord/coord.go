@@ -58,6 +58,8 @@ type Coordinator struct {
 	running             bool
 
 	cl cluster // set when other coordinators share the store (shared.go)
+
+	readyToStart latencyHist // see ReadyToStart
 }
 
 // New returns a coordinator; it does nothing until Start.

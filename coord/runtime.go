@@ -106,6 +106,7 @@ type attempt struct {
 	started  time.Time
 	deadline time.Time // past it, the coordinator gives up on the attempt
 	seq      uint64    // the worker request that was granted it
+	readyAt  time.Time // when it became ready, if the store said (store.Claimed)
 }
 
 // rateMeter estimates recent throughput from (time, done) samples.

@@ -185,6 +185,7 @@ func (c *Coordinator) syncOnce(ctx context.Context, tx store.Tx, w *workerRT, re
 			continue
 		}
 		resp.Accepted = append(resp.Accepted, d.Task)
+		c.readyToStart.observe(a.readyAt, d.StartedUS)
 	}
 	for i := range req.Failed {
 		f := &req.Failed[i]
@@ -338,7 +339,7 @@ func (c *Coordinator) claim(ctx context.Context, tx store.Tx, w *workerRT, want 
 				}
 			}
 			a := &attempt{taskID: cl.ID, token: cl.Token, number: cl.Attempt, job: j, stage: s.idx, items: len(items),
-				worker: w, started: now, deadline: now.Add(s.def.Timeout.D() + c.cfg.LeaseTTL), seq: seq}
+				worker: w, started: now, deadline: now.Add(s.def.Timeout.D() + c.cfg.LeaseTTL), seq: seq, readyAt: cl.ReadyAt}
 			c.attempts[cl.ID] = a
 			w.leases[cl.ID] = a
 			j.running++

@@ -20,4 +20,5 @@ func (a *api0) metrics(w http.ResponseWriter, r *http.Request) {
 		"# TYPE myriad_queue_depth gauge\nmyriad_queue_depth %d\n"+
 		"# HELP myriad_leader 1 if this coordinator runs the duties that must run once (lease expiry, retries).\n"+
 		"# TYPE myriad_leader gauge\nmyriad_leader %d\n", a.c.QueueDepth(), leader)
+	a.writeReadyToStart(w)
 }

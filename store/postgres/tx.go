@@ -132,7 +132,7 @@ func (t *txn) TaskClaim(ctx context.Context, p *store.TaskClaimParams) ([]*store
 			FROM (SELECT id FROM microtasks WHERE id = ANY($6::bigint[]) AND job_id = $3 AND stage = $4 AND state = 1
 				LIMIT $5 FOR UPDATE SKIP LOCKED) r
 			WHERE m.id = r.id
-			RETURNING m.id, m.token, m.attempts, m.input`, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit, p.Prefer)
+			RETURNING m.id, m.token, m.attempts, m.input, m.created_at`, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit, p.Prefer)
 		if err != nil {
 			return nil, err
 		}
@@ -156,7 +156,7 @@ func (t *txn) TaskClaim(ctx context.Context, p *store.TaskClaimParams) ([]*store
 		SET state = 2, token = m.token + 1, fence = m.token + 1, attempts = m.attempts + 1, worker = $1, started_at = $2
 		FROM (SELECT id FROM microtasks WHERE job_id = $3 AND stage = $4 AND state = 1 ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED) r
 		WHERE m.id = r.id
-		RETURNING m.id, m.token, m.attempts, m.input`, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit-len(out))
+		RETURNING m.id, m.token, m.attempts, m.input, m.created_at`, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit-len(out))
 	if err != nil {
 		return nil, err
 	}
@@ -175,8 +175,12 @@ func (t *txn) claim(ctx context.Context, query string, args ...any) ([]*store.Cl
 	for rows.Next() {
 		c := &store.Claimed{}
 		var input []byte
-		if err := rows.Scan(&c.ID, &c.Token, &c.Attempt, &input); err != nil {
+		var created int64
+		if err := rows.Scan(&c.ID, &c.Token, &c.Attempt, &input, &created); err != nil {
 			return nil, fmt.Errorf("claim microtasks: %w", err)
+		}
+		if c.Attempt == 1 {
+			c.ReadyAt = fromMS(created)
 		}
 		if input != nil {
 			if err := json.Unmarshal(input, &c.Items); err != nil {
