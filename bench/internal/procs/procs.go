@@ -162,16 +162,16 @@ func PeakRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("peak rss: no VmHWM in /proc/%d/status", pid)
 }
 
-// Build compiles ./cmd/myriad of the module at dir into a temporary
-// folder and returns the binary's path and a function removing it.
-func Build(dir string) (string, func(), error) {
+// Build compiles the myriad binary (of the module the current folder is
+// in) into a temporary folder and returns its path and a function
+// removing it.
+func Build() (string, func(), error) {
 	tmp, err := os.MkdirTemp("", "myriad-bench-bin-")
 	if err != nil {
 		return "", nil, fmt.Errorf("build myriad: %w", err)
 	}
 	bin := filepath.Join(tmp, "myriad")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/myriad")
-	cmd.Dir = dir
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/myriadhq/myriad/cmd/myriad")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		os.RemoveAll(tmp)
 		return "", nil, fmt.Errorf("build myriad: %w\n%s", err, out)
