@@ -50,7 +50,8 @@ type config struct {
 	scaleN          int
 	drain           time.Duration
 	latencyN        int
-	peers           bool
+	peers           bool // run the peers at all (those installed)
+	dask, parallel  bool // the peers to run; run sets them from peers when it is true
 	scenarios       map[string]bool
 	progress        func(format string, args ...any)
 }

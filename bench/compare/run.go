@@ -42,6 +42,10 @@ func run(ctx context.Context, cfg *config) ([]row, error) {
 	}
 	wantDask := cfg.peers && haveDask()
 	wantParallel := cfg.peers && haveParallel()
+	if cfg.peers {
+		cfg.dask, cfg.parallel = wantDask, wantParallel
+	}
+	wantDask, wantParallel = cfg.dask, cfg.parallel
 	if cfg.peers && !wantDask {
 		say("Dask distributed is missing (/usr/bin/python3 cannot import distributed); its column stays empty")
 	}
