@@ -73,9 +73,11 @@ type workerRT struct {
 	seq         uint64
 	dirty       bool // info changed since it was last stored
 	persistedAt time.Time
+	prefetch    int // leases it may hold beyond its slots (api.WorkerInfo.Prefetch)
 }
 
-func (w *workerRT) free() int { return w.info.Slots - len(w.leases) }
+// free is how many more leases the worker may hold.
+func (w *workerRT) free() int { return w.info.Slots + w.prefetch - len(w.leases) }
 
 // notify queues a stop notice and wakes the worker's waiting request.
 func (w *workerRT) notify(ref api.TaskRef) {

@@ -81,8 +81,10 @@ func checkSync(req *api.SyncRequest) error {
 		return fmt.Errorf("worker.id: want 1..200 characters: %w", ErrBadRequest)
 	case w.Slots < 1 || w.Slots > MaxSlots:
 		return fmt.Errorf("worker.slots: %d is out of range (1..%d): %w", w.Slots, MaxSlots, ErrBadRequest)
-	case req.Want < 0 || req.Want > w.Slots:
-		return fmt.Errorf("want: %d is out of range (0..slots): %w", req.Want, ErrBadRequest)
+	case w.Prefetch < 0 || w.Prefetch > MaxSlots:
+		return fmt.Errorf("worker.prefetch: %d is out of range (0..%d): %w", w.Prefetch, MaxSlots, ErrBadRequest)
+	case req.Want < 0 || req.Want > w.Slots+w.Prefetch:
+		return fmt.Errorf("want: %d is out of range (0..slots+prefetch): %w", req.Want, ErrBadRequest)
 	case req.WaitMS < 0:
 		return fmt.Errorf("wait_ms: %d is negative: %w", req.WaitMS, ErrBadRequest)
 	case len(w.Ops) > 1000:
@@ -122,6 +124,7 @@ func (c *Coordinator) touchWorkerLocked(req *api.SyncRequest) *workerRT {
 	i.Load, i.CPUs, i.Version, i.State, i.LastSeen = in.Load, in.CPUs, in.Version, state, now
 	i.Cache = in.Cache
 	i.Running = len(req.Running)
+	w.prefetch = in.Prefetch
 	return w
 }
 

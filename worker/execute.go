@@ -14,6 +14,13 @@ import (
 // execute runs one lease's handler and posts its outcome.
 func (w *Worker) execute(ctx context.Context, cancel context.CancelFunc, l api.Lease) {
 	defer cancel()
+	// Wait for a slot: with Prefetch, leases queue here.
+	select {
+	case w.slots <- struct{}{}:
+	case <-ctx.Done():
+		return // canceled or handed back while queued
+	}
+	defer func() { <-w.slots }()
 	start := time.Now()
 	h, ok := w.reg.Lookup(l.Op)
 	if !ok {

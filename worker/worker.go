@@ -44,6 +44,11 @@ type Config struct {
 	Name string
 	// Slots is the capacity: microtasks run at once; default NumCPU.
 	Slots int
+	// Prefetch is how many leases the worker takes beyond Slots, queued
+	// here until a slot frees: quick microtasks then start without
+	// waiting for a round trip, and each round trip carries more results.
+	// Default 0; a few times Slots suits microtasks of milliseconds.
+	Prefetch int
 	// Labels are matched against stages' label requirements.
 	Labels map[string]string
 	// Registry holds the handlers; default a new, empty one (add
@@ -91,7 +96,8 @@ type Worker struct {
 	outbox []outcome
 	notify chan struct{} // a result is in the outbox
 
-	running map[int64]*run // owned by Run's goroutine
+	running map[int64]*run // owned by Run's goroutine; queued ones included
+	slots   chan struct{}  // a token per running handler, Slots at most
 	pending []outcome      // reported, not yet acknowledged
 	seq     uint64
 	hbEvery time.Duration
@@ -127,6 +133,9 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Slots < 0 {
 		return nil, fmt.Errorf("worker config: Slots %d is negative", cfg.Slots)
 	}
+	if cfg.Prefetch < 0 {
+		return nil, fmt.Errorf("worker config: Prefetch %d is negative", cfg.Prefetch)
+	}
 	cfg.Slots = cmp.Or(cfg.Slots, runtime.NumCPU())
 	if cfg.Name == "" {
 		cfg.Name, _ = os.Hostname()
@@ -149,6 +158,7 @@ func New(cfg Config) (*Worker, error) {
 		urls:      syncURLs(cfg.Server),
 		notify:    make(chan struct{}, 1),
 		running:   map[int64]*run{},
+		slots:     make(chan struct{}, cfg.Slots),
 		hbEvery:   5 * time.Second,
 		connected: make(chan struct{}),
 	}
@@ -253,7 +263,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Error("giving up: results not acknowledged", "worker", w.id, "results", len(w.pending))
 			return nil
 		}
-		free := w.cfg.Slots - len(w.running)
+		free := w.cfg.Slots + w.cfg.Prefetch - len(w.running)
 		if draining {
 			free = 0
 		}
@@ -406,7 +416,7 @@ func (e *fatalError) Error() string { return e.msg }
 func (w *Worker) send(ctx context.Context, want int, draining bool, released []api.TaskRef, wait time.Duration) (*api.SyncResponse, error) {
 	w.seq++
 	req := &api.SyncRequest{
-		Worker: api.WorkerInfo{ID: w.id, Name: w.cfg.Name, Slots: w.cfg.Slots, Labels: w.cfg.Labels, Ops: w.reg.Ops(),
+		Worker: api.WorkerInfo{ID: w.id, Name: w.cfg.Name, Slots: w.cfg.Slots, Prefetch: w.cfg.Prefetch, Labels: w.cfg.Labels, Ops: w.reg.Ops(),
 			Load: hostLoad(), CPUs: runtime.NumCPU(), Version: Version, Cache: w.cacheInfo()},
 		Seq: w.seq, Want: want, WaitMS: int(wait.Milliseconds()), Draining: draining, Released: released,
 	}

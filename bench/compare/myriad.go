@@ -43,8 +43,8 @@ func startEngine(bin string, sync string) (*engine, error) {
 }
 
 // workers starts n worker processes of slots slots and waits for them.
-func (e *engine) workers(n, slots int) error {
-	if err := e.ps.StartWorkers([]string{e.url}, n, slots); err != nil {
+func (e *engine) workers(n, slots, prefetch int) error {
+	if err := e.ps.StartWorkers([]string{e.url}, n, slots, "--prefetch", strconv.Itoa(prefetch*slots)); err != nil {
 		return err
 	}
 	return procs.WaitWorkers(e.c, n, 60*time.Second)
@@ -90,7 +90,7 @@ func myriadNoop(ctx context.Context, cfg *config) (float64, error) {
 		return 0, err
 	}
 	defer e.stop()
-	if err := e.workers(cfg.workers, cfg.slots); err != nil {
+	if err := e.workers(cfg.workers, cfg.slots, cfg.prefetch); err != nil {
 		return 0, err
 	}
 	d, err := e.runJob(ctx, cfg.noopN, spec.Stage{Op: "noop"})
@@ -108,7 +108,7 @@ func myriadSleep(ctx context.Context, cfg *config) (time.Duration, error) {
 		return 0, err
 	}
 	defer e.stop()
-	if err := e.workers(1, cfg.parSlots); err != nil {
+	if err := e.workers(1, cfg.parSlots, cfg.prefetch); err != nil {
 		return 0, err
 	}
 	d, err := e.runJob(ctx, cfg.sleepN, spec.Stage{Op: "sleep", Params: map[string]any{"ms": cfg.sleepMS}})
@@ -126,7 +126,7 @@ func myriadExec(ctx context.Context, cfg *config) (time.Duration, error) {
 		return 0, err
 	}
 	defer e.stop()
-	if err := e.workers(1, cfg.parSlots); err != nil {
+	if err := e.workers(1, cfg.parSlots, cfg.prefetch); err != nil {
 		return 0, err
 	}
 	d, err := e.runJob(ctx, cfg.execN, spec.Stage{Op: "exec", Params: map[string]any{"command": []string{"true"}}})
@@ -168,7 +168,7 @@ func myriadScale(ctx context.Context, cfg *config) (*scaleResult, error) {
 	if r.rssAccept, err = procs.PeakRSS(e.server.Process.Pid); err != nil {
 		return nil, err
 	}
-	if err := e.workers(cfg.workers, cfg.slots); err != nil {
+	if err := e.workers(cfg.workers, cfg.slots, cfg.prefetch); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -200,7 +200,7 @@ func myriadLatency(ctx context.Context, cfg *config) (p50, p99 time.Duration, er
 		return 0, 0, err
 	}
 	defer e.stop()
-	if err := e.workers(1, cfg.parSlots); err != nil {
+	if err := e.workers(1, cfg.parSlots, cfg.prefetch); err != nil {
 		return 0, 0, err
 	}
 	for i := 0; i < cfg.latencyN; i++ {

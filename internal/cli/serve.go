@@ -87,6 +87,7 @@ type workerFlags struct {
 	labels    string
 	execAllow []string
 	drain     time.Duration
+	prefetch  int
 }
 
 func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
@@ -95,6 +96,7 @@ func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
 	fs.StringVar(&f.labels, "labels", "", "labels, e.g. gpu=1,zone=eu")
 	fs.StringSliceVar(&f.execAllow, "exec-allow", nil, "commands the exec operator may run (default any)")
 	fs.DurationVar(&f.drain, "drain-timeout", worker.DefaultDrainTimeout, "on SIGTERM, how long running microtasks may finish")
+	fs.IntVar(&f.prefetch, "prefetch", 0, "microtasks leased beyond --slots and queued, so quick ones start without a round trip")
 }
 
 func parseLabels(s string) (map[string]string, error) {
@@ -116,13 +118,16 @@ func (f *workerFlags) worker(url string, log *slog.Logger) (*worker.Worker, erro
 	if f.slots < 1 {
 		return nil, badInput(fmt.Errorf("--slots %d: want at least 1", f.slots))
 	}
+	if f.prefetch < 0 {
+		return nil, badInput(fmt.Errorf("--prefetch %d: want 0 or more", f.prefetch))
+	}
 	labels, err := parseLabels(f.labels)
 	if err != nil {
 		return nil, err
 	}
 	reg := worker.NewRegistry()
 	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow}})
-	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain})
+	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Prefetch: f.prefetch, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain})
 }
 
 // runWorker runs w in the background until ctx ends and it has drained.
