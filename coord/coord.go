@@ -59,7 +59,8 @@ type Coordinator struct {
 
 	cl cluster // set when other coordinators share the store (shared.go)
 
-	readyToStart latencyHist // see ReadyToStart
+	readyToStart latencyHist   // see ReadyToStart
+	parked       []*parkedPoll // polls waiting for work (handoff.go)
 }
 
 // New returns a coordinator; it does nothing until Start.

@@ -28,6 +28,7 @@ func (c *Coordinator) Sync(ctx context.Context, req *api.SyncRequest) (*api.Sync
 	wait := min(time.Duration(req.WaitMS)*time.Millisecond, c.cfg.MaxWait)
 	var deadline <-chan time.Time
 	first := true
+	var parked *parkedPoll
 	for {
 		c.mu.Lock()
 		w := c.touchWorkerLocked(req)
@@ -61,15 +62,37 @@ func (c *Coordinator) Sync(ctx context.Context, req *api.SyncRequest) (*api.Sync
 			defer t.Stop()
 			deadline = t.C
 		}
+		var ready <-chan struct{}
+		if workCh != nil {
+			c.mu.Lock()
+			parked = c.parkLocked(w, req.Want, req.Seq, resp)
+			c.mu.Unlock()
+			ready = parked.ready
+		}
+		var end error
+		timedOut := false
 		select {
+		case <-ready:
 		case <-workCh:
 		case <-kicked:
 		case <-deadline:
-			return resp, nil
+			timedOut = true
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			end = ctx.Err()
 		case <-c.stopped:
-			return nil, ErrStopped
+			end = ErrStopped
+		}
+		if parked != nil && c.unpark(parked) && parked.ok && len(resp.Leases) > 0 {
+			// A batch claimed for this poll and committed: hand the
+			// leases over, whatever else woke it.
+			return resp, nil
+		}
+		parked = nil
+		switch {
+		case end != nil:
+			return nil, end
+		case timedOut:
+			return resp, nil
 		}
 	}
 }

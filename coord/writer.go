@@ -75,6 +75,7 @@ func (c *Coordinator) writer(ctx context.Context) {
 func (c *Coordinator) runBatch(ctx context.Context, ops []*op) error {
 	c.cl.batchMu.Lock() // a refresh waits for the batch (shared.go)
 	defer c.cl.batchMu.Unlock()
+	var taken []*parkedPoll
 	err := c.st.InTx(ctx, func(tx store.Tx) error {
 		c.mu.Lock()
 		defer c.mu.Unlock() // released before the commit
@@ -83,10 +84,13 @@ func (c *Coordinator) runBatch(ctx context.Context, ops []*op) error {
 				return err
 			}
 		}
-		return nil
+		var err error
+		taken, err = c.serveParkedLocked(ctx, tx)
+		return err
 	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	releaseParked(taken, err == nil)
 	if err != nil {
 		if rerr := c.reloadLocked(ctx); rerr != nil {
 			c.log.Error("reload after failed transaction", "err", rerr)
