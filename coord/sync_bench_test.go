@@ -12,8 +12,9 @@ import (
 )
 
 // BenchmarkSync is the coordinator's hot path without HTTP: one worker
-// round trip reporting the 8 no-op microtasks it was granted last time
-// and claiming 8 more, each round trip a transaction of the group-commit
+// round trip reporting the 64 no-op microtasks it was granted last time
+// and claiming 64 more (8 slots with a prefetch of 56, as bench/compare
+// runs them), each round trip a transaction of the group-commit
 // writer over SQLite. Reported per microtask as well.
 func BenchmarkSync(b *testing.B) {
 	for _, sync := range []string{"normal", "full"} {
@@ -32,7 +33,7 @@ func BenchmarkSync(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer c.Stop()
-			const per = 8
+			per := 64
 			items := make([]any, b.N*per+per)
 			for i := range items {
 				items[i] = i

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -93,6 +94,12 @@ func run(ctx context.Context, cfg *config) ([]row, error) {
 			r.myriad = ideal.Seconds() / m.Seconds()
 			r.met = yesNo(r.myriad >= 0.95)
 			r.note = fmt.Sprintf("makespan %.2fs, ideal %.2fs", m.Seconds(), ideal.Seconds())
+			// The same with tᵢ as a sleep of sleepMS really lasts on this
+			// machine now (timer slack grows with load).
+			ti := measuredSleep(time.Duration(cfg.sleepMS)*time.Millisecond, cfg.parSlots, 25)
+			idealT := ti * time.Duration(cfg.sleepN) / time.Duration(cfg.parSlots)
+			rt := row{figure: fmt.Sprintf("  same, tᵢ measured (%.2f ms)", ms(ti)), myriad: idealT.Seconds() / m.Seconds(),
+				note: "Σtᵢ from sleeps timed in this process"}
 			if wantDask {
 				say("efficiency: Dask")
 				d, err := daskSleep(ctx, cfg)
@@ -100,10 +107,11 @@ func run(ctx context.Context, cfg *config) ([]row, error) {
 					fail("efficiency dask", err)
 				} else {
 					r.peer, r.peerBy, r.hasPeer = ideal.Seconds()/d.Seconds(), "Dask", true
+					rt.peer, rt.peerBy, rt.hasPeer = idealT.Seconds()/d.Seconds(), "Dask", true
 					r.note += fmt.Sprintf("; Dask %.2fs", d.Seconds())
 				}
 			}
-			rows = append(rows, r)
+			rows = append(rows, r, rt)
 		}
 	}
 
@@ -170,3 +178,27 @@ func run(ctx context.Context, cfg *config) ([]row, error) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// measuredSleep is the mean time a sleep of d takes when c goroutines
+// sleep k times each at once.
+func measuredSleep(d time.Duration, c, k int) time.Duration {
+	var wg sync.WaitGroup
+	total := make([]time.Duration, c)
+	for g := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range k {
+				t := time.Now()
+				time.Sleep(d)
+				total[g] += time.Since(t)
+			}
+		}()
+	}
+	wg.Wait()
+	var sum time.Duration
+	for _, t := range total {
+		sum += t
+	}
+	return sum / time.Duration(c*k)
+}
