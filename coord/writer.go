@@ -84,8 +84,8 @@ func (c *Coordinator) runBatch(ctx context.Context, ops []*op) error {
 				return err
 			}
 		}
-		var err error
-		taken, err = c.serveParkedLocked(ctx, tx)
+		got, err := c.serveParkedLocked(ctx, tx)
+		taken = append(taken, got...) // each poll taken is released below
 		return err
 	})
 	c.mu.Lock()
