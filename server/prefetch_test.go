@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,4 +120,64 @@ func TestSyncWantBoundedBySlotsPlusPrefetch(t *testing.T) {
 			t.Errorf("want %d prefetch %d: status %d, want 400", bad.Want, bad.Worker.Prefetch, res.StatusCode)
 		}
 	}
+}
+
+// A draining worker hands back the leases still queued for a slot at
+// once, and lets the running one finish.
+func TestWorkerDrainHandsBackQueued(t *testing.T) {
+	t.Parallel()
+	b := setup(t, coord.Config{}, "")
+	c := client.New(b.url)
+	gate := make(chan struct{})
+	var started atomic.Int64
+	reg := worker.NewRegistry()
+	reg.Handle("gate", func(ctx context.Context, tk *worker.Task) ([]task.Item, error) {
+		started.Add(1)
+		<-gate // ignores ctx: it finishes when the test says
+		return tk.Items, nil
+	})
+	w, err := worker.New(worker.Config{Server: b.url, Slots: 1, Prefetch: 3, Registry: reg, MaxWait: time.Second,
+		DrainTimeout: time.Minute, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	<-w.Connected()
+	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: []any{1, 2, 3, 4}}, Stages: []spec.Stage{{Op: "gate"}}})
+	waitCounts := func(what string, ok func(task.Counts) bool) task.Counts {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			st, err := c.Job(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok(st.Counts) {
+				return st.Counts
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: counts %+v", what, st.Counts)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitCounts("all four leased", func(n task.Counts) bool { return n.Running == 4 })
+	cancel() // drain
+	got := waitCounts("the three queued handed back", func(n task.Counts) bool { return n.Running == 1 && n.Ready == 3 })
+	if s := started.Load(); s != 1 {
+		t.Errorf("%d handlers started, want 1 (counts %+v)", s, got)
+	}
+	close(gate)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker did not finish draining")
+	}
+	waitCounts("the running one done", func(n task.Counts) bool { return n.Done == 1 && n.Ready == 3 })
 }

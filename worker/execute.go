@@ -12,8 +12,9 @@ import (
 )
 
 // execute runs one lease's handler and posts its outcome.
-func (w *Worker) execute(ctx context.Context, cancel context.CancelFunc, l api.Lease) {
+func (w *Worker) execute(ctx context.Context, cancel context.CancelFunc, held *run) {
 	defer cancel()
+	l := held.lease
 	// Wait for a slot: with Prefetch, leases queue here.
 	select {
 	case w.slots <- struct{}{}:
@@ -21,6 +22,9 @@ func (w *Worker) execute(ctx context.Context, cancel context.CancelFunc, l api.L
 		return // canceled or handed back while queued
 	}
 	defer func() { <-w.slots }()
+	if !held.state.CompareAndSwap(runQueued, runStarted) {
+		return // handed back (drain) while queued
+	}
 	start := time.Now()
 	h, ok := w.reg.Lookup(l.Op)
 	if !ok {

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/myriadhq/myriad/api"
@@ -117,7 +118,16 @@ type Stats struct {
 type run struct {
 	lease  api.Lease
 	cancel context.CancelFunc
+	state  atomic.Int32 // runQueued, then runStarted or runWithdrawn
 }
+
+// States of a run: a lease queued for a slot (prefetch) either starts or
+// is withdrawn (handed back on drain), never both.
+const (
+	runQueued int32 = iota
+	runStarted
+	runWithdrawn
+)
 
 type outcome struct {
 	task, token int64
@@ -241,6 +251,17 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Info("draining", "worker", w.id, "running", len(w.running))
 		}
 		var released []api.TaskRef
+		if draining {
+			// Leases still queued for a slot go back at once: a draining
+			// worker starts nothing new.
+			for id, r := range w.running {
+				if r.state.CompareAndSwap(runQueued, runWithdrawn) {
+					r.cancel()
+					released = append(released, api.TaskRef{Task: id, Token: r.lease.Token})
+					delete(w.running, id)
+				}
+			}
+		}
 		if draining && time.Now().After(drainUntil) {
 			for id, r := range w.running {
 				r.cancel()
@@ -493,8 +514,9 @@ func (w *Worker) apply(execCtx context.Context, resp *api.SyncResponse) {
 	}
 	for _, l := range resp.Leases {
 		ctx, cancel := context.WithCancel(execCtx)
-		w.running[l.Task] = &run{lease: l, cancel: cancel}
-		go w.execute(ctx, cancel, l)
+		r := &run{lease: l, cancel: cancel}
+		w.running[l.Task] = r
+		go w.execute(ctx, cancel, r)
 	}
 }
 
