@@ -91,7 +91,8 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := prepare(ctx, cfg, *setup); err != nil {
+	cleanup, err := prepare(ctx, cfg, *setup)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
@@ -99,29 +100,31 @@ func main() {
 	rows, err := run(ctx, cfg)
 	printTable(os.Stdout, rows)
 	fmt.Printf("load after: %s\n", loadAvg())
+	cleanup()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
 }
 
-// prepare builds the binary and installs the peers as asked.
-func prepare(ctx context.Context, cfg *config, setup bool) error {
+// prepare builds the binary unless given and installs the peers as
+// asked; cleanup removes what it built.
+func prepare(ctx context.Context, cfg *config, setup bool) (cleanup func(), err error) {
+	cleanup = func() {}
 	if cfg.bin == "" {
-		bin, cleanup, err := procs.Build()
+		bin, rm, err := procs.Build()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		// The binary lives until the process exits; its folder is in TMPDIR.
-		_ = cleanup
-		cfg.bin = bin
+		cfg.bin, cleanup = bin, rm
 	}
 	if cfg.peers && setup {
 		if err := setupPeers(ctx); err != nil {
-			return err
+			cleanup()
+			return nil, err
 		}
 	}
-	return nil
+	return cleanup, nil
 }
 
 // loadAvg is the machine's load, as uptime prints it.
