@@ -80,7 +80,13 @@ func main() {
 	only := flag.String("only", strings.Join(allScenarios, ","), "scenarios to run")
 	flag.Parse()
 	if *quick {
-		cfg.noopN, cfg.sleepN, cfg.execN, cfg.scaleN, cfg.latencyN = 10_000, 500, 500, 100_000, 100
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, v := range map[string]*int{"noop": &cfg.noopN, "sleep": &cfg.sleepN, "exec": &cfg.execN, "scale": &cfg.scaleN, "latency": &cfg.latencyN} {
+			if !set[name] { // counts given on the command line win
+				*v = map[string]int{"noop": 10_000, "sleep": 500, "exec": 500, "scale": 100_000, "latency": 100}[name]
+			}
+		}
 	}
 	cfg.scenarios = map[string]bool{}
 	for _, s := range strings.Split(*only, ",") {
