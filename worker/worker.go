@@ -80,6 +80,9 @@ type Config struct {
 	Blobs      blob.Store
 	CacheDir   string
 	CacheBytes int64
+	// Journal, if set, is a file where the worker keeps its identity and
+	// running leases for a supervisor (see Journal).
+	Journal string
 }
 
 // DefaultCacheBytes bounds a worker's blob cache.
@@ -543,11 +546,23 @@ func (w *Worker) apply(execCtx context.Context, resp *api.SyncResponse) {
 			delete(w.running, c.Task)
 		}
 	}
+	type start struct {
+		ctx    context.Context
+		cancel context.CancelFunc
+		run    *run
+	}
+	starts := make([]start, 0, len(resp.Leases))
 	for _, l := range resp.Leases {
 		ctx, cancel := context.WithCancel(execCtx)
 		r := &run{lease: l, cancel: cancel}
 		w.running[l.Task] = r
-		go w.execute(ctx, cancel, r)
+		starts = append(starts, start{ctx, cancel, r})
+	}
+	// Journaled before they start, so a microtask that kills the process
+	// at once is still on record for the supervisor.
+	w.writeJournal()
+	for _, s := range starts {
+		go w.execute(s.ctx, s.cancel, s.run)
 	}
 }
 
