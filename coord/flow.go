@@ -46,6 +46,8 @@ func (c *Coordinator) commitDone(ctx context.Context, tx store.Tx, a *attempt, o
 		s.observePace(a.worker.info.ID, now.Sub(a.started).Seconds()/typ)
 	}
 	s.observe(now.Sub(a.started).Seconds())
+	c.cfg.Hooks.taskFinished(s.def.Op, task.Done, now.Sub(a.started))
+	c.log.Debug("microtask done", "job", j.job.ID, "stage", s.def.Name, "task", a.taskID, "attempt", a.number, "worker", a.worker.info.ID, "items_out", len(out))
 	s.itemsIn += int64(a.items)
 	s.itemsOut += int64(len(out))
 	a.worker.info.Done++
@@ -127,7 +129,9 @@ func (c *Coordinator) commitFailure(ctx context.Context, tx store.Tx, a *attempt
 	} else {
 		c.avoidLocked(a)
 	}
+	c.cfg.Hooks.taskFinished(s.def.Op, p.State, now.Sub(a.started))
 	if p.State == task.Failed {
+		c.cfg.Hooks.retried(s.def.Op)
 		if due, ok := c.wakes.peek(); !ok || p.NotBefore.Before(due) {
 			select {
 			case c.sweepKick <- struct{}{}:
@@ -154,6 +158,7 @@ func (c *Coordinator) commitRelease(ctx context.Context, tx store.Tx, a *attempt
 	c.endTaskLocked(a)
 	a.job.stages[a.stage].counts.Ready++
 	c.newWork = true
+	c.log.Debug("microtask released", "job", a.job.job.ID, "stage", a.job.stages[a.stage].def.Name, "task", a.taskID, "worker", a.worker.info.ID, "reason", reason)
 	return true, nil
 }
 

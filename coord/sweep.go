@@ -96,6 +96,7 @@ func (c *Coordinator) Sweep(ctx context.Context) error {
 				// workers ends dead after its retries (poison).
 				c.blameLocked(a, w)
 				msg := fmt.Sprintf("crash: worker %s stopped responding while running it (silent for %v, lease TTL %v)", w.info.Name, silent, c.cfg.LeaseTTL)
+				c.cfg.Hooks.leaseExpired("worker_lost")
 				if _, err := c.commitFailure(ctx, tx, a, msg, false, 0, now); err != nil {
 					return err
 				}
@@ -119,6 +120,8 @@ func (c *Coordinator) Sweep(ctx context.Context) error {
 			}
 			msg := fmt.Sprintf("timeout: no result %v after the lease began (stage timeout %v)", now.Sub(a.started).Round(time.Millisecond), a.job.stages[a.stage].def.Timeout.D())
 			a.worker.notify(cancelNotice(a))
+			c.cfg.Hooks.leaseExpired("timeout")
+			c.log.Warn("microtask timed out", "job", a.job.job.ID, "stage", a.job.stages[a.stage].def.Name, "task", a.taskID, "worker", a.worker.info.ID)
 			if _, err := c.commitFailure(ctx, tx, a, msg, false, 0, now); err != nil {
 				return err
 			}

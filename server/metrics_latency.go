@@ -1,20 +1,25 @@
 package server
 
-import (
-	"fmt"
-	"io"
-	"strconv"
-)
+import "github.com/prometheus/client_golang/prometheus"
 
-// writeReadyToStart writes the coordinator's ready-to-start histogram
-// (coord.Coordinator.ReadyToStart) in the Prometheus text format.
-func (a *api0) writeReadyToStart(w io.Writer) {
-	h := a.c.ReadyToStart()
-	fmt.Fprint(w, "# HELP myriad_ready_to_start_seconds Time from a microtask becoming ready to its handler starting on a worker (first attempts).\n"+
-		"# TYPE myriad_ready_to_start_seconds histogram\n")
-	for i, b := range h.Bounds {
-		fmt.Fprintf(w, "myriad_ready_to_start_seconds_bucket{le=%q} %d\n", strconv.FormatFloat(b, 'g', -1, 64), h.Counts[i])
+// readyToStart exports the coordinator's ready-to-start histogram
+// (coord.Coordinator.ReadyToStart), read at scrape time; bench/compare
+// reads its quantiles.
+type readyToStart metrics
+
+var descReadyToStart = prometheus.NewDesc("myriad_ready_to_start_seconds",
+	"Time from a microtask becoming ready to its handler starting on a worker (first attempts).", nil, nil)
+
+func (r *readyToStart) Describe(ch chan<- *prometheus.Desc) { ch <- descReadyToStart }
+
+func (r *readyToStart) Collect(ch chan<- prometheus.Metric) {
+	if r.c == nil {
+		return
 	}
-	fmt.Fprintf(w, "myriad_ready_to_start_seconds_bucket{le=\"+Inf\"} %d\n", h.Count)
-	fmt.Fprintf(w, "myriad_ready_to_start_seconds_sum %g\nmyriad_ready_to_start_seconds_count %d\n", h.Sum, h.Count)
+	h := r.c.ReadyToStart()
+	buckets := make(map[float64]uint64, len(h.Bounds))
+	for i, b := range h.Bounds {
+		buckets[b] = h.Counts[i]
+	}
+	ch <- prometheus.MustNewConstHistogram(descReadyToStart, h.Count, h.Sum, buckets)
 }

@@ -46,4 +46,11 @@ var routes = []route{
 	{"POST", "/v1/annotators/{name}/resume", hroute((*human.HTTP).ResumeAnnotator)},
 	{"GET", "/v1/jobs/{id}/answers", hroute((*human.HTTP).JobAnswers)},
 	{"GET", "/metrics", (*api0).metrics},
+
+	// Dashboard and observability (issue 8).
+	{"GET", "/", (*api0).root},
+	{"GET", "/ui/", (*api0).dashboard},
+	{"GET", "/ui/{file}", (*api0).dashboard},
+	{"GET", "/v1/events", (*api0).events},
+	{"POST", "/v1/jobs/{id}/retry", (*api0).retry},
 }
