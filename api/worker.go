@@ -33,11 +33,15 @@ type SyncRequest struct {
 type WorkerInfo struct {
 	// ID is unique per worker process (e.g. host name plus a random
 	// suffix); Name is what people read.
-	ID     string            `json:"id"`
-	Name   string            `json:"name"`
-	Slots  int               `json:"slots"`
-	Labels map[string]string `json:"labels,omitempty"`
-	Ops    []string          `json:"ops"`
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Slots int    `json:"slots"`
+	// Prefetch is how many leases the worker may hold beyond its slots,
+	// queued on the worker until a slot frees, so that quick microtasks
+	// do not wait a round trip between one and the next. 0: none.
+	Prefetch int               `json:"prefetch,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Ops      []string          `json:"ops"`
 	// Load is the host's 1-minute load average divided by CPUs.
 	Load    float64 `json:"load"`
 	CPUs    int     `json:"cpus"`
@@ -58,6 +62,10 @@ type Completion struct {
 	Token     int64       `json:"token"`
 	Output    []task.Item `json:"output"`
 	RuntimeMS int64       `json:"ms"`
+	// StartedUS is when the handler started, by the worker's clock, in
+	// microseconds since the Unix epoch; the coordinator derives the
+	// ready-to-start latency from it. Zero if unknown.
+	StartedUS int64 `json:"started_us,omitempty"`
 }
 
 // Failure kinds.

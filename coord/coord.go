@@ -73,6 +73,9 @@ type Coordinator struct {
 	running             bool
 
 	cl cluster // set when other coordinators share the store (shared.go)
+
+	readyToStart latencyHist   // see ReadyToStart
+	parked       []*parkedPoll // polls waiting for work (handoff.go)
 }
 
 // New returns a coordinator; it does nothing until Start.

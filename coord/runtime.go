@@ -98,9 +98,14 @@ type workerRT struct {
 	seq         uint64
 	dirty       bool // info changed since it was last stored
 	persistedAt time.Time
+	prefetch    int // leases it may hold beyond its slots (api.WorkerInfo.Prefetch)
 }
 
-func (w *workerRT) free() int { return w.info.Slots - len(w.leases) }
+// free is how many more leases the worker may hold.
+func (w *workerRT) free() int { return w.info.Slots + w.prefetch - len(w.leases) }
+
+// idleSlots is how many of the worker's slots hold no lease.
+func (w *workerRT) idleSlots() int { return w.info.Slots - len(w.leases) }
 
 // notify queues a stop notice and wakes the worker's waiting request.
 func (w *workerRT) notify(ref api.TaskRef) {
@@ -131,6 +136,7 @@ type attempt struct {
 	started  time.Time
 	deadline time.Time // past it, the coordinator gives up on the attempt
 	seq      uint64    // the worker request that was granted it
+	readyAt  time.Time // when it became ready, if the store said (store.Claimed)
 	// backup marks a speculative copy of a running microtask (held in
 	// Coordinator.backups, not attempts; see speculate.go).
 	backup bool

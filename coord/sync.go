@@ -28,6 +28,7 @@ func (c *Coordinator) Sync(ctx context.Context, req *api.SyncRequest) (*api.Sync
 	wait := min(time.Duration(req.WaitMS)*time.Millisecond, c.cfg.MaxWait)
 	var deadline <-chan time.Time
 	first := true
+	var parked *parkedPoll
 	for {
 		c.mu.Lock()
 		w := c.touchWorkerLocked(req)
@@ -61,15 +62,37 @@ func (c *Coordinator) Sync(ctx context.Context, req *api.SyncRequest) (*api.Sync
 			defer t.Stop()
 			deadline = t.C
 		}
+		var ready <-chan struct{}
+		if workCh != nil {
+			c.mu.Lock()
+			parked = c.parkLocked(w, req.Want, req.Seq, resp)
+			c.mu.Unlock()
+			ready = parked.ready
+		}
+		var end error
+		timedOut := false
 		select {
+		case <-ready:
 		case <-workCh:
 		case <-kicked:
 		case <-deadline:
-			return resp, nil
+			timedOut = true
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			end = ctx.Err()
 		case <-c.stopped:
-			return nil, ErrStopped
+			end = ErrStopped
+		}
+		if parked != nil && c.unpark(parked) && parked.ok && len(resp.Leases) > 0 {
+			// A batch claimed for this poll and committed: hand the
+			// leases over, whatever else woke it.
+			return resp, nil
+		}
+		parked = nil
+		switch {
+		case end != nil:
+			return nil, end
+		case timedOut:
+			return resp, nil
 		}
 	}
 }
@@ -81,8 +104,10 @@ func checkSync(req *api.SyncRequest) error {
 		return fmt.Errorf("worker.id: want 1..200 characters: %w", ErrBadRequest)
 	case w.Slots < 1 || w.Slots > MaxSlots:
 		return fmt.Errorf("worker.slots: %d is out of range (1..%d): %w", w.Slots, MaxSlots, ErrBadRequest)
-	case req.Want < 0 || req.Want > w.Slots:
-		return fmt.Errorf("want: %d is out of range (0..slots): %w", req.Want, ErrBadRequest)
+	case w.Prefetch < 0 || w.Prefetch > MaxSlots:
+		return fmt.Errorf("worker.prefetch: %d is out of range (0..%d): %w", w.Prefetch, MaxSlots, ErrBadRequest)
+	case req.Want < 0 || req.Want > w.Slots+w.Prefetch:
+		return fmt.Errorf("want: %d is out of range (0..slots+prefetch): %w", req.Want, ErrBadRequest)
 	case req.WaitMS < 0:
 		return fmt.Errorf("wait_ms: %d is negative: %w", req.WaitMS, ErrBadRequest)
 	case len(w.Ops) > 1000:
@@ -122,6 +147,7 @@ func (c *Coordinator) touchWorkerLocked(req *api.SyncRequest) *workerRT {
 	i.Load, i.CPUs, i.Version, i.State, i.LastSeen = in.Load, in.CPUs, in.Version, state, now
 	i.Cache = in.Cache
 	i.Running = len(req.Running)
+	w.prefetch = in.Prefetch
 	return w
 }
 
@@ -185,6 +211,7 @@ func (c *Coordinator) syncOnce(ctx context.Context, tx store.Tx, w *workerRT, re
 			continue
 		}
 		resp.Accepted = append(resp.Accepted, d.Task)
+		c.readyToStart.observe(a.readyAt, d.StartedUS)
 	}
 	for i := range req.Failed {
 		f := &req.Failed[i]
@@ -270,7 +297,8 @@ func (c *Coordinator) claim(ctx context.Context, tx store.Tx, w *workerRT, want 
 	if err := c.claimReady(ctx, tx, w, want, seq, resp); err != nil {
 		return err
 	}
-	return c.speculate(ctx, tx, w, min(want-(len(resp.Leases)-before), w.free()), seq, resp)
+	// A backup copy only helps if it starts at once: slots, not prefetch.
+	return c.speculate(ctx, tx, w, min(want-(len(resp.Leases)-before), w.idleSlots()), seq, resp)
 }
 
 // claimReady leases up to want ready microtasks to w.
@@ -354,7 +382,7 @@ func (c *Coordinator) claimReady(ctx context.Context, tx store.Tx, w *workerRT, 
 				}
 			}
 			a := &attempt{taskID: cl.ID, token: cl.Token, number: cl.Attempt, job: j, stage: s.idx, items: len(items),
-				worker: w, started: now, deadline: now.Add(s.def.Timeout.D() + c.cfg.LeaseTTL), seq: seq}
+				worker: w, started: now, deadline: now.Add(s.def.Timeout.D() + c.cfg.LeaseTTL), seq: seq, readyAt: cl.ReadyAt}
 			c.attempts[cl.ID] = a
 			w.leases[cl.ID] = a
 			j.running++

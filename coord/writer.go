@@ -101,6 +101,7 @@ gather:
 func (c *Coordinator) runBatch(ctx context.Context, ops []*op) error {
 	c.cl.batchMu.Lock() // a refresh waits for the batch (shared.go)
 	defer c.cl.batchMu.Unlock()
+	var taken []*parkedPoll
 	start := time.Now()
 	err := c.st.InTx(ctx, func(tx store.Tx) error {
 		c.mu.Lock()
@@ -110,11 +111,14 @@ func (c *Coordinator) runBatch(ctx context.Context, ops []*op) error {
 				return err
 			}
 		}
-		return nil
+		got, err := c.serveParkedLocked(ctx, tx)
+		taken = append(taken, got...) // each poll taken is released below
+		return err
 	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.cfg.Hooks.storeTx(time.Since(start), err)
+	releaseParked(taken, err == nil)
 	if err != nil {
 		if rerr := c.reloadLocked(ctx); rerr != nil {
 			c.log.Error("reload after failed transaction", "err", rerr)

@@ -1,7 +1,6 @@
 package sched
 
 import (
-	"fmt"
 	"testing"
 )
 
@@ -143,20 +142,5 @@ func TestLaterStagesFirst(t *testing.T) {
 	}
 	if got := byQueue(Plan(s)); got[1] != 3 || got[0] != 2 {
 		t.Fatalf("got %v, want stage 2's 3 then 2 of stage 0", got)
-	}
-}
-
-func BenchmarkPlan(b *testing.B) {
-	for _, nq := range []int{1, 10, 100} {
-		b.Run(fmt.Sprintf("queues=%d", nq), func(b *testing.B) {
-			s := &Snapshot{Worker: Worker{Free: 256, Ops: ops("noop")}}
-			for i := 0; i < nq; i++ {
-				s.Queues = append(s.Queues, Queue{Job: fmt.Sprint(i), Op: "noop", Ready: 1000, Running: i, Seq: int64(i)})
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				Plan(s)
-			}
-		})
 	}
 }

@@ -58,7 +58,7 @@ func newMetrics() *metrics {
 		Help:    "Time of the coordinator's write transactions (a batch of requests each), by result (ok, error).",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10), // 0.1 ms .. 26 s
 	}, []string{"result"})
-	m.reg.MustRegister(m.finished, m.duration, m.expiries, m.retries, m.revived, m.storeTx, (*gauges)(m),
+	m.reg.MustRegister(m.finished, m.duration, m.expiries, m.retries, m.revived, m.storeTx, (*gauges)(m), (*readyToStart)(m),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m

@@ -212,6 +212,10 @@ type Claimed struct {
 	Attempt int
 	// Items is nil for a microtask that reads its inputs when claimed.
 	Items []task.Item
+	// ReadyAt is when a first attempt became ready to run (the
+	// microtask's creation, to the millisecond); zero for later attempts
+	// and where the store does not say.
+	ReadyAt time.Time
 }
 
 // TaskFinishParams ends one attempt. See Tx.TaskFinish.

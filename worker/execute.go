@@ -12,8 +12,19 @@ import (
 )
 
 // execute runs one lease's handler and posts its outcome.
-func (w *Worker) execute(ctx context.Context, cancel context.CancelFunc, l api.Lease) {
+func (w *Worker) execute(ctx context.Context, cancel context.CancelFunc, held *run) {
 	defer cancel()
+	l := held.lease
+	// Wait for a slot: with Prefetch, leases queue here.
+	select {
+	case w.slots <- struct{}{}:
+	case <-ctx.Done():
+		return // canceled or handed back while queued
+	}
+	defer func() { <-w.slots }()
+	if !held.state.CompareAndSwap(runQueued, runStarted) {
+		return // handed back (drain) while queued
+	}
 	start := time.Now()
 	h, ok := w.reg.Lookup(l.Op)
 	if !ok {
@@ -60,7 +71,7 @@ func (w *Worker) execute(ctx context.Context, cancel context.CancelFunc, l api.L
 		if r.out == nil {
 			r.out = []task.Item{}
 		}
-		w.post(outcome{task: l.Task, token: l.Token, done: &api.Completion{Task: l.Task, Token: l.Token, Output: r.out, RuntimeMS: ms}})
+		w.post(outcome{task: l.Task, token: l.Token, done: &api.Completion{Task: l.Task, Token: l.Token, Output: r.out, RuntimeMS: ms, StartedUS: start.UnixMicro()}})
 		return
 	}
 	f := &api.Failure{Task: l.Task, Token: l.Token, Kind: api.FailError, Error: r.err.Error(), RuntimeMS: ms, Permanent: IsPermanent(r.err)}

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/myriadhq/myriad/api"
@@ -44,6 +45,11 @@ type Config struct {
 	Name string
 	// Slots is the capacity: microtasks run at once; default NumCPU.
 	Slots int
+	// Prefetch is how many leases the worker takes beyond Slots, queued
+	// here until a slot frees: quick microtasks then start without
+	// waiting for a round trip, and each round trip carries more results.
+	// Default 0; a few times Slots suits microtasks of milliseconds.
+	Prefetch int
 	// Labels are matched against stages' label requirements.
 	Labels map[string]string
 	// Registry holds the handlers; default a new, empty one (add
@@ -104,7 +110,8 @@ type Worker struct {
 	outbox []outcome
 	notify chan struct{} // a result is in the outbox
 
-	running  map[int64]*run // owned by Run's goroutine
+	running  map[int64]*run // owned by Run's goroutine; queued ones included
+	slots    chan struct{}  // a token per running handler, Slots at most
 	pending  []outcome      // reported, not yet acknowledged
 	seq      uint64
 	hbEvery  time.Duration
@@ -126,7 +133,16 @@ type Stats struct {
 type run struct {
 	lease  api.Lease
 	cancel context.CancelFunc
+	state  atomic.Int32 // runQueued, then runStarted or runWithdrawn
 }
+
+// States of a run: a lease queued for a slot (prefetch) either starts or
+// is withdrawn (handed back on drain), never both.
+const (
+	runQueued int32 = iota
+	runStarted
+	runWithdrawn
+)
 
 type outcome struct {
 	task, token int64
@@ -141,6 +157,9 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Slots < 0 {
 		return nil, fmt.Errorf("worker config: Slots %d is negative", cfg.Slots)
+	}
+	if cfg.Prefetch < 0 {
+		return nil, fmt.Errorf("worker config: Prefetch %d is negative", cfg.Prefetch)
 	}
 	cfg.Slots = cmp.Or(cfg.Slots, runtime.NumCPU())
 	if cfg.Name == "" {
@@ -165,6 +184,7 @@ func New(cfg Config) (*Worker, error) {
 		urls:      syncURLs(cfg.Server),
 		notify:    make(chan struct{}, 1),
 		running:   map[int64]*run{},
+		slots:     make(chan struct{}, cfg.Slots),
 		hbEvery:   5 * time.Second,
 		connected: make(chan struct{}),
 	}
@@ -250,6 +270,17 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Info("draining", "worker", w.id, "running", len(w.running))
 		}
 		var released []api.TaskRef
+		if draining {
+			// Leases still queued for a slot go back at once: a draining
+			// worker starts nothing new.
+			for id, r := range w.running {
+				if r.state.CompareAndSwap(runQueued, runWithdrawn) {
+					r.cancel()
+					released = append(released, api.TaskRef{Task: id, Token: r.lease.Token})
+					delete(w.running, id)
+				}
+			}
+		}
 		if draining && time.Now().After(drainUntil) {
 			for id, r := range w.running {
 				r.cancel()
@@ -272,7 +303,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Error("giving up: results not acknowledged", "worker", w.id, "results", len(w.pending))
 			return nil
 		}
-		free := w.cfg.Slots - len(w.running)
+		free := w.cfg.Slots + w.cfg.Prefetch - len(w.running)
 		if draining {
 			free = 0
 		}
@@ -444,7 +475,7 @@ func (w *Worker) send(ctx context.Context, want int, draining bool, released []a
 	w.seq++
 	w.lastSent = time.Now()
 	req := &api.SyncRequest{
-		Worker: api.WorkerInfo{ID: w.id, Name: w.cfg.Name, Slots: w.cfg.Slots, Labels: w.cfg.Labels, Ops: w.reg.Ops(),
+		Worker: api.WorkerInfo{ID: w.id, Name: w.cfg.Name, Slots: w.cfg.Slots, Prefetch: w.cfg.Prefetch, Labels: w.cfg.Labels, Ops: w.reg.Ops(),
 			Load: hostLoad(), CPUs: runtime.NumCPU(), Version: Version, Cache: w.cacheInfo()},
 		Seq: w.seq, Want: want, WaitMS: int(wait.Milliseconds()), Draining: draining, Released: released,
 	}
@@ -528,19 +559,20 @@ func (w *Worker) apply(execCtx context.Context, resp *api.SyncResponse) {
 	type start struct {
 		ctx    context.Context
 		cancel context.CancelFunc
-		lease  api.Lease
+		run    *run
 	}
 	starts := make([]start, 0, len(resp.Leases))
 	for _, l := range resp.Leases {
 		ctx, cancel := context.WithCancel(execCtx)
-		w.running[l.Task] = &run{lease: l, cancel: cancel}
-		starts = append(starts, start{ctx, cancel, l})
+		r := &run{lease: l, cancel: cancel}
+		w.running[l.Task] = r
+		starts = append(starts, start{ctx, cancel, r})
 	}
 	// Journaled before they start, so a microtask that kills the process
 	// at once is still on record for the supervisor.
 	w.writeJournal()
 	for _, s := range starts {
-		go w.execute(s.ctx, s.cancel, s.lease)
+		go w.execute(s.ctx, s.cancel, s.run)
 	}
 }
 

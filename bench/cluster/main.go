@@ -18,17 +18,13 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
-	"os/exec"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/myriadhq/myriad/client"
+	"github.com/myriadhq/myriad/bench/internal/procs"
 	"github.com/myriadhq/myriad/spec"
 )
 
@@ -64,32 +60,9 @@ func main() {
 	}
 }
 
-// benchToken is the admin token of the coordinators a run starts.
-var benchToken = func() string {
-	var b [20]byte
-	rand.Read(b[:])
-	return "myrt_" + hex.EncodeToString(b[:])
-}()
-
 func run(bin, storeArg, syncMode string, coords, workers, slots, n int) (float64, error) {
-	var procs []*exec.Cmd
-	defer func() {
-		for _, p := range procs {
-			p.Process.Signal(syscall.SIGKILL)
-			p.Wait()
-		}
-	}()
-	startProc := func(args ...string) error {
-		cmd := exec.Command(bin, args...)
-		// Every process of the run shares one admin token.
-		cmd.Env = append(os.Environ(), "MYRIAD_ADMIN_TOKEN="+benchToken, "MYRIAD_TOKEN="+benchToken)
-		cmd.Stdout, cmd.Stderr = nil, nil
-		if err := cmd.Start(); err != nil {
-			return err
-		}
-		procs = append(procs, cmd)
-		return nil
-	}
+	ps := procs.New(bin)
+	defer ps.Stop()
 	storeFlag := []string{}
 	if storeArg == "sqlite" {
 		dir, err := os.MkdirTemp("", "myriad-bench-")
@@ -108,39 +81,21 @@ func run(bin, storeArg, syncMode string, coords, workers, slots, n int) (float64
 	}
 	var urls []string
 	for i := 0; i < coords; i++ {
-		addr, err := freeAddr()
+		u, _, err := ps.StartServer(storeFlag...)
 		if err != nil {
 			return 0, err
 		}
-		if err := startProc(append([]string{"server", "--listen", addr, "--log-level", "error"}, storeFlag...)...); err != nil {
-			return 0, err
-		}
-		urls = append(urls, "http://"+addr)
-		if err := waitReady(urls[i]); err != nil {
-			return 0, err
-		}
+		urls = append(urls, u)
 	}
-	for i := 0; i < workers; i++ {
-		// Spread the workers: each starts with a different coordinator.
-		order := append(append([]string{}, urls[i%len(urls):]...), urls[:i%len(urls)]...)
-		if err := startProc("worker", "--server", strings.Join(order, ","), "--slots", fmt.Sprint(slots), "--log-level", "error"); err != nil {
-			return 0, err
-		}
+	if err := ps.StartWorkers(urls, workers, slots); err != nil {
+		return 0, err
 	}
-	c := client.New(urls[0], client.WithToken(benchToken))
+	c := procs.Client(urls[0])
 	ctx := context.Background()
 	// Wait until the workers are connected, so the clock measures the
 	// engine, not process start-up.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ws, err := c.Workers(ctx)
-		if err == nil && len(ws) >= workers {
-			break
-		}
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("workers did not connect")
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := procs.WaitWorkers(c, workers, 30*time.Second); err != nil {
+		return 0, err
 	}
 	items := make([]any, n)
 	for i := range items {
@@ -187,25 +142,4 @@ func freshSchema(base string) (string, func(), error) {
 		conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
 		conn.Close(ctx)
 	}, nil
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitReady(u string) error {
-	c := client.New(u, client.WithToken(benchToken))
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := c.Jobs(context.Background(), "", 1); err == nil {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("%s did not become ready", u)
 }

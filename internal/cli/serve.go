@@ -129,6 +129,7 @@ type workerFlags struct {
 	execAllow []string
 	execTime  time.Duration
 	drain     time.Duration
+	prefetch  int
 	slowdown  float64
 	journal   string // set by --supervise for its child
 	// ingestRoots are the folders the ingest operator may read.
@@ -143,6 +144,7 @@ func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
 	fs.DurationVar(&f.execTime, "exec-timeout", ops.DefaultExecTimeout, "longest one exec command may run")
 	fs.StringSliceVar(&f.ingestRoots, "ingest-root", nil, "folders the ingest operator may read image files from (default none)")
 	fs.DurationVar(&f.drain, "drain-timeout", worker.DefaultDrainTimeout, "on SIGTERM, how long running microtasks may finish")
+	fs.IntVar(&f.prefetch, "prefetch", 0, "microtasks leased beyond --slots and queued, so quick ones start without a round trip")
 	fs.Float64Var(&f.slowdown, "slowdown", 1, "multiply the sleep operator's durations, to play a slow host (benchmarks, tests)")
 	fs.StringVar(&f.journal, "journal", "", "file where the worker keeps its running leases for a supervisor")
 	fs.MarkHidden("journal")
@@ -169,6 +171,9 @@ func (f *workerFlags) worker(url, token string, hc *http.Client, log *slog.Logge
 	if f.slots < 1 {
 		return nil, badInput(fmt.Errorf("--slots %d: want at least 1", f.slots))
 	}
+	if f.prefetch < 0 {
+		return nil, badInput(fmt.Errorf("--prefetch %d: want 0 or more", f.prefetch))
+	}
 	labels, err := parseLabels(f.labels)
 	if err != nil {
 		return nil, err
@@ -179,7 +184,7 @@ func (f *workerFlags) worker(url, token string, hc *http.Client, log *slog.Logge
 	reg := worker.NewRegistry()
 	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow, Timeout: f.execTime}, SleepScale: f.slowdown})
 	imageops.Register(reg, imageops.Options{IngestRoots: f.ingestRoots})
-	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain,
+	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Prefetch: f.prefetch, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain,
 		Journal: f.journal, Token: token, Client: hc})
 }
 

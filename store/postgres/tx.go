@@ -147,7 +147,7 @@ func (t *txn) TaskClaim(ctx context.Context, p *store.TaskClaimParams) ([]*store
 			FROM (SELECT id FROM microtasks WHERE id = ANY($6::bigint[]) AND job_id = $3 AND stage = $4 AND state = 1
 				LIMIT $5 FOR UPDATE SKIP LOCKED) r
 			WHERE m.id = r.id
-			RETURNING m.id, m.token, m.attempts, m.input`, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit, p.Prefer)
+			RETURNING m.id, m.token, m.attempts, m.input, m.created_at`, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit, p.Prefer)
 		if err != nil {
 			return nil, err
 		}
@@ -173,7 +173,7 @@ func (t *txn) TaskClaim(ctx context.Context, p *store.TaskClaimParams) ([]*store
 		FROM (SELECT id FROM microtasks WHERE job_id = $3 AND stage = $4 AND state = 1 AND NOT (id = ANY($6::bigint[]))
 			ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED) r
 		WHERE m.id = r.id
-		RETURNING m.id, m.token, m.attempts, m.input`, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit-len(out), skip)
+		RETURNING m.id, m.token, m.attempts, m.input, m.created_at`, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit-len(out), skip)
 	if err != nil {
 		return nil, err
 	}
@@ -192,8 +192,12 @@ func (t *txn) claim(ctx context.Context, query string, args ...any) ([]*store.Cl
 	for rows.Next() {
 		c := &store.Claimed{}
 		var input []byte
-		if err := rows.Scan(&c.ID, &c.Token, &c.Attempt, &input); err != nil {
+		var created int64
+		if err := rows.Scan(&c.ID, &c.Token, &c.Attempt, &input, &created); err != nil {
 			return nil, fmt.Errorf("claim microtasks: %w", err)
+		}
+		if c.Attempt == 1 && created > 0 { // 0: a speculative copy
+			c.ReadyAt = fromMS(created)
 		}
 		if input != nil {
 			if err := json.Unmarshal(input, &c.Items); err != nil {
@@ -538,7 +542,7 @@ func (t *txn) TaskFinishDone(ctx context.Context, ps []*store.TaskFinishParams) 
 func (t *txn) TaskSpeculate(ctx context.Context, p *store.TaskSpeculateParams) (*store.Claimed, error) {
 	got, err := t.claim(ctx, `UPDATE microtasks SET token = token + 1, spec_token = token + 1, spec_worker = $1
 		WHERE id = $2 AND state = 2 AND spec_token IS NULL AND coalesce(worker, '') <> $1
-		RETURNING id, token, attempts, input`, p.Worker, p.ID)
+		RETURNING id, token, attempts, input, 0::bigint`, p.Worker, p.ID)
 	if err != nil || len(got) == 0 {
 		return nil, err
 	}

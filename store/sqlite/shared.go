@@ -95,7 +95,7 @@ func (t *txn) JobFinish(ctx context.Context, id string, state task.JobState, at 
 func (t *txn) TaskSpeculate(ctx context.Context, p *store.TaskSpeculateParams) (*store.Claimed, error) {
 	rows, err := t.tx.QueryContext(ctx, `UPDATE microtasks SET token = token + 1, spec_token = token + 1, spec_worker = ?
 		WHERE id = ? AND state = 2 AND spec_token IS NULL AND coalesce(worker, '') <> ?
-		RETURNING id, token, attempts, input`, p.Worker, p.ID, p.Worker)
+		RETURNING id, token, attempts, input, 0`, p.Worker, p.ID, p.Worker)
 	if err != nil {
 		return nil, fmt.Errorf("speculate microtask %d: %w", p.ID, err)
 	}

@@ -12,7 +12,7 @@ const claimSkipSQL = `UPDATE microtasks
 	    spec_worker = NULL, spec_token = NULL
 	WHERE id IN (SELECT id FROM microtasks WHERE job_id = ? AND stage = ? AND state = 1
 		AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?)
-	RETURNING id, token, attempts, input`
+	RETURNING id, token, attempts, input, created_at`
 
 // stmts are the writer's hot statements, prepared once.
 type stmts struct {
@@ -31,12 +31,12 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 			SET state = 2, token = token + 1, fence = token + 1, attempts = attempts + 1, worker = ?, started_at = ?,
 			    spec_worker = NULL, spec_token = NULL
 			WHERE id IN (SELECT id FROM microtasks WHERE job_id = ? AND stage = ? AND state = 1 ORDER BY id LIMIT ?)
-			RETURNING id, token, attempts, input`},
+			RETURNING id, token, attempts, input, created_at`},
 		{&s.claimOne, `UPDATE microtasks
 			SET state = 2, token = token + 1, fence = token + 1, attempts = attempts + 1, worker = ?, started_at = ?,
 			    spec_worker = NULL, spec_token = NULL
 			WHERE id = ? AND job_id = ? AND stage = ? AND state = 1
-			RETURNING id, token, attempts, input`},
+			RETURNING id, token, attempts, input, created_at`},
 		{&s.finishDone, `UPDATE microtasks
 			SET state = 3, result = ?, finished_at = ?, runtime_ms = ?, error = NULL
 			WHERE id = ? AND state = 2 AND ? IN (fence, spec_token)`},

@@ -147,8 +147,12 @@ func scanClaimed(rows *sql.Rows) ([]*store.Claimed, error) {
 	for rows.Next() {
 		c := &store.Claimed{}
 		var input []byte
-		if err := rows.Scan(&c.ID, &c.Token, &c.Attempt, &input); err != nil {
+		var created int64
+		if err := rows.Scan(&c.ID, &c.Token, &c.Attempt, &input, &created); err != nil {
 			return nil, fmt.Errorf("claim microtasks: %w", err)
+		}
+		if c.Attempt == 1 && created > 0 { // 0: a speculative copy
+			c.ReadyAt = fromMS(created)
 		}
 		if input != nil {
 			if err := json.Unmarshal(input, &c.Items); err != nil {
