@@ -247,7 +247,7 @@ func TestSlotsAndLabels(t *testing.T) {
 	done := make(chan struct{})
 	go func() { wg.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	<-wg.Connected()
+	connected(t, wg)
 	c := client.New(b.url, client.WithToken(testToken))
 	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: numbers(200)}, Stages: []spec.Stage{
 		{Name: "any", Op: "busy"},

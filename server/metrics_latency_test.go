@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 
 func metricsText(t *testing.T, url string) string {
 	t.Helper()
-	res, err := http.Get(url + "/metrics")
+	res, err := authGet(url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +31,7 @@ func metricsText(t *testing.T, url string) string {
 func TestReadyToStartMetric(t *testing.T) {
 	t.Parallel()
 	b := setup(t, coord.Config{}, "")
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	w := handWorker("L")
 	w.Slots = 2
 	rawSync(t, b.url, &api.SyncRequest{Worker: w, Seq: 1})

@@ -24,7 +24,7 @@ import (
 func TestWorkerPrefetchQueuesBeyondSlots(t *testing.T) {
 	t.Parallel()
 	b := setup(t, coord.Config{}, "")
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	gate := make(chan struct{})
 	var mu sync.Mutex
 	running, maxRunning, started := 0, 0, 0
@@ -44,7 +44,7 @@ func TestWorkerPrefetchQueuesBeyondSlots(t *testing.T) {
 		}
 		return tk.Items, nil
 	})
-	w, err := worker.New(worker.Config{Server: b.url, Slots: 1, Prefetch: 3, Registry: reg, MaxWait: time.Second, Logger: testLogger(t)})
+	w, err := worker.New(worker.Config{Server: b.url, Token: testToken, Slots: 1, Prefetch: 3, Registry: reg, MaxWait: time.Second, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestWorkerPrefetchQueuesBeyondSlots(t *testing.T) {
 	wg.Add(1)
 	go func() { defer wg.Done(); w.Run(ctx) }()
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	<-w.Connected()
+	connected(t, w)
 	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: []any{1, 2, 3, 4}}, Stages: []spec.Stage{{Op: "gate"}}})
 	// All four get leased to the one-slot worker...
 	deadline := time.Now().Add(30 * time.Second)
@@ -97,7 +97,7 @@ func TestWorkerPrefetchQueuesBeyondSlots(t *testing.T) {
 func TestSyncWantBoundedBySlotsPlusPrefetch(t *testing.T) {
 	t.Parallel()
 	b := setup(t, coord.Config{}, "")
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	wi := handWorker("P")
 	wi.Prefetch = 2
 	rawSync(t, b.url, &api.SyncRequest{Worker: wi, Seq: 1})
@@ -111,7 +111,7 @@ func TestSyncWantBoundedBySlotsPlusPrefetch(t *testing.T) {
 		{Worker: api.WorkerInfo{ID: "Q", Name: "Q", Slots: 1, Prefetch: -1, Ops: []string{"noop"}}, Seq: 1},
 	} {
 		body, _ := json.Marshal(&bad)
-		res, err := http.Post(b.url+"/v1/workers/sync", "application/json", bytes.NewReader(body))
+		res, err := authPost(b.url+"/v1/workers/sync", "application/json", bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func TestSyncWantBoundedBySlotsPlusPrefetch(t *testing.T) {
 func TestWorkerDrainHandsBackQueued(t *testing.T) {
 	t.Parallel()
 	b := setup(t, coord.Config{}, "")
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	gate := make(chan struct{})
 	var started atomic.Int64
 	reg := worker.NewRegistry()
@@ -136,7 +136,7 @@ func TestWorkerDrainHandsBackQueued(t *testing.T) {
 		<-gate // ignores ctx: it finishes when the test says
 		return tk.Items, nil
 	})
-	w, err := worker.New(worker.Config{Server: b.url, Slots: 1, Prefetch: 3, Registry: reg, MaxWait: time.Second,
+	w, err := worker.New(worker.Config{Server: b.url, Token: testToken, Slots: 1, Prefetch: 3, Registry: reg, MaxWait: time.Second,
 		DrainTimeout: time.Minute, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func TestWorkerDrainHandsBackQueued(t *testing.T) {
 		cancel()
 		<-done
 	})
-	<-w.Connected()
+	connected(t, w)
 	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: []any{1, 2, 3, 4}}, Stages: []spec.Stage{{Op: "gate"}}})
 	waitCounts := func(what string, ok func(task.Counts) bool) task.Counts {
 		t.Helper()

@@ -116,3 +116,14 @@ func authPost(url, ct string, body io.Reader) (*http.Response, error) {
 	req.Header.Set("Authorization", "Bearer "+testToken)
 	return http.DefaultClient.Do(req)
 }
+
+// connected waits until w has connected to its coordinator, failing the
+// test after 30 s instead of hanging it.
+func connected(t *testing.T, w *worker.Worker) {
+	t.Helper()
+	select {
+	case <-w.Connected():
+	case <-time.After(30 * time.Second):
+		t.Fatal("worker did not connect in 30 s")
+	}
+}

@@ -69,7 +69,7 @@ func TestWorkerDrain(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() { w.Run(ctx); close(stopped) }()
-	<-w.Connected()
+	connected(t, w)
 	c := client.New(b.url, client.WithToken(testToken))
 	zero := 0
 	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: []any{map[string]any{"id": "quick"}, map[string]any{"id": "slow"}, map[string]any{"id": "later"}}},
