@@ -26,7 +26,9 @@ func testMetrics(t *testing.T, s store.Store) {
 		{Stage: "train", Name: "loss", Step: 2, Value: 0.125},
 	}
 	tx(t, s, func(tx store.Tx) error { return tx.MetricAdd(ctx, "m1", first) })
-	tx(t, s, func(tx store.Tx) error { return tx.MetricAdd(ctx, "m2", []task.MetricPoint{{Stage: "x", Name: "y", Step: 7, Value: -1}}) })
+	tx(t, s, func(tx store.Tx) error {
+		return tx.MetricAdd(ctx, "m2", []task.MetricPoint{{Stage: "x", Name: "y", Step: 7, Value: -1}})
+	})
 	tx(t, s, func(tx store.Tx) error { return tx.MetricAdd(ctx, "m1", second) })
 	tx(t, s, func(tx store.Tx) error { return tx.MetricAdd(ctx, "m1", nil) })
 	if err := s.InTx(ctx, func(tx store.Tx) error {
