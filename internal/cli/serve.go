@@ -16,6 +16,7 @@ import (
 
 	"github.com/myriadhq/myriad/coord"
 	"github.com/myriadhq/myriad/ops"
+	"github.com/myriadhq/myriad/ops/mlops"
 	"github.com/myriadhq/myriad/server"
 	"github.com/myriadhq/myriad/worker"
 )
@@ -56,6 +57,9 @@ func builtinOps() map[string]coord.OpInfo {
 	m := map[string]coord.OpInfo{}
 	for _, o := range ops.Builtins() {
 		m[o.Name] = coord.OpInfo{Name: o.Name, Reduce: o.Reduce}
+	}
+	for name, info := range mlops.CoordOps() {
+		m[name] = info
 	}
 	return m
 }
@@ -122,6 +126,7 @@ func (f *workerFlags) worker(url string, log *slog.Logger) (*worker.Worker, erro
 	}
 	reg := worker.NewRegistry()
 	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow}})
+	mlops.Register(reg)
 	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain})
 }
 
