@@ -3,8 +3,8 @@ package server_test
 import (
 	"encoding/json"
 	"io"
-	"slices"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
