@@ -15,7 +15,7 @@ import (
 func TestCrossvalAndSearch(t *testing.T) {
 	t.Parallel()
 	e := setup(t, 2, nil)
-	ref := e.pack(t, mnistDigits(t, 1000, 240))
+	ref := e.pack(t, mnistDigits(t, 1000, 180))
 	st := e.run(t, fmt.Sprintf(`
 input: {items: [{id: digits, dataset: %q}]}
 stages:
@@ -26,8 +26,8 @@ stages:
     params:
       model: %s
       k: 2
-      space: [{name: learning_rate, values: [0.0003, 0.003]}]
-`, ref, tinyNet, tinyNet))
+      space: [{name: learning_rate, values: [0.001, 0.01]}]
+`, ref, quickNet, quickNet))
 	mustCompleted(t, st)
 
 	tasks := map[string]int64{}
@@ -57,7 +57,7 @@ stages:
 		}
 		scores = append(scores, f.Accuracy)
 	}
-	if sum, _ := tune.Summarize(scores); math.Abs(sum.Mean-acc.Mean) > 1e-12 || math.Abs(sum.Std-acc.Std) > 1e-12 || acc.Mean < 0.3 {
+	if sum, _ := tune.Summarize(scores); math.Abs(sum.Mean-acc.Mean) > 1e-12 || math.Abs(sum.Std-acc.Std) > 1e-12 || acc.Mean < 0.2 {
 		t.Fatalf("crossval accuracy %+v; folds give %+v", acc, sum)
 	}
 
@@ -73,13 +73,14 @@ stages:
 	}
 
 	// The search's winner is the trial with the best mean, and it was
-	// retrained on all 240 items.
+	// retrained on all 180 items.
 	final := e.results(t, st.ID, "tune")["digits"]
 	trials := field[[]struct {
 		Trial    int
 		Params   map[string]any
 		Accuracy tune.Summary
 	}](t, final, "trials")
+	t.Logf("crossval %v; trials %+v", acc, trials)
 	if len(trials) != 2 {
 		t.Fatalf("%d trials, want 2", len(trials))
 	}
@@ -101,8 +102,8 @@ stages:
 	if got := field[map[string]any](t, final, "params"); got["learning_rate"] != best.Params["learning_rate"] {
 		t.Fatalf("retrained with %v, want the winner's %v", got, best.Params)
 	}
-	if got := field[int](t, final, "trained_on"); got != 240 {
-		t.Fatalf("winner retrained on %d items, want all 240", got)
+	if got := field[int](t, final, "trained_on"); got != 180 {
+		t.Fatalf("winner retrained on %d items, want all 180", got)
 	}
 	m := e.modelOf(t, field[blobRef](t, final, "model"))
 	if m.Spec.LearningRate != best.Params["learning_rate"] {
