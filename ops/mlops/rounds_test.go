@@ -79,8 +79,7 @@ stages:
 			t.Fatal(err)
 		}
 	}
-	local := spec.Clone()
-	local.Epochs = 1
+	local := ml.ShardSpec(spec, 3)
 	want, err := ml.TrainRounds(context.Background(), gorgonia.Backend{}, local, shards, 2, nil, ml.TrainOptions{Parallelism: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
