@@ -102,10 +102,19 @@ func latestMetrics(points []api.MetricPoint) []api.MetricPoint {
 	return out
 }
 
+// maxLatest bounds the rows status shows (a search has a curve per trial
+// and fold); metrics prints them all.
+const maxLatest = 16
+
 func printLatestMetrics(w io.Writer, points []api.MetricPoint) {
 	latest := latestMetrics(points)
 	if len(latest) == 0 {
 		return
+	}
+	more := 0
+	if len(latest) > maxLatest {
+		more = len(latest) - maxLatest
+		latest = latest[len(latest)-maxLatest:]
 	}
 	fmt.Fprintln(w, "\nlatest metrics (myriad metrics JOB for the curves):")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -114,4 +123,7 @@ func printLatestMetrics(w io.Writer, points []api.MetricPoint) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", p.Stage, p.Series, p.Name, p.Step, strconv.FormatFloat(p.Value, 'g', 5, 64))
 	}
 	tw.Flush()
+	if more > 0 {
+		fmt.Fprintf(w, "(%d earlier curves not shown)\n", more)
+	}
 }
