@@ -8,6 +8,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/myriadhq/myriad/ops/imageops"
 	"github.com/myriadhq/myriad/ops/mlops"
 	"github.com/myriadhq/myriad/spec"
 	"github.com/myriadhq/myriad/task"
@@ -17,6 +18,13 @@ import (
 type knownOps struct{}
 
 func (knownOps) Lookup(op string) (task.StageKind, bool) {
+	for _, o := range imageops.Builtins() {
+		if o.Name == op && o.Reduce {
+			return task.Reduce, true
+		} else if o.Name == op {
+			return task.Map, true
+		}
+	}
 	i, ok := mlops.CoordOps()[op]
 	if i.Reduce {
 		return task.Reduce, ok
@@ -68,7 +76,7 @@ func TestExamplesCompile(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	if n < 4 {
-		t.Fatalf("%d ml examples found, want at least 4", n)
+	if n < 5 {
+		t.Fatalf("%d ml examples found, want at least 5", n)
 	}
 }
