@@ -206,15 +206,18 @@ func (p *Params) check(op string) []fieldError {
 		errs = append(errs, fieldError{field, fmt.Sprintf(format, args...)})
 	}
 	uses := opFields[op]
-	for field, set := range map[string]bool{
-		"model": len(p.Model) > 0, "data": p.Data != nil, "validation": p.Validation != nil,
-		"k": p.K != 0, "seed": p.Seed != nil, "space": p.Space != nil, "method": p.Method != "",
-		"trials": p.Trials != 0, "shards": p.Shards != 0, "rounds": p.Rounds != 0, "local_epochs": p.LocalEpochs != 0,
-		"shard_batch_size": p.ShardBatchSize != 0, "shard_learning_rate": p.ShardLearningRate != 0,
-		"model_ref": p.ModelRef != "", "threshold": p.Threshold != 0, "probs": p.Probs, "parallelism": p.Parallelism != 0,
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"model", len(p.Model) > 0}, {"data", p.Data != nil}, {"validation", p.Validation != nil},
+		{"k", p.K != 0}, {"seed", p.Seed != nil}, {"space", p.Space != nil}, {"method", p.Method != ""},
+		{"trials", p.Trials != 0}, {"shards", p.Shards != 0}, {"rounds", p.Rounds != 0}, {"local_epochs", p.LocalEpochs != 0},
+		{"shard_batch_size", p.ShardBatchSize != 0}, {"shard_learning_rate", p.ShardLearningRate != 0},
+		{"model_ref", p.ModelRef != ""}, {"threshold", p.Threshold != 0}, {"probs", p.Probs}, {"parallelism", p.Parallelism != 0},
 	} {
-		if set && !strings.Contains(" "+uses+" ", " "+field+" ") {
-			add(field, "does not apply to %s (its params: %s)", op, uses)
+		if f.set && !strings.Contains(" "+uses+" ", " "+f.name+" ") {
+			add(f.name, "does not apply to %s (its params: %s)", op, uses)
 		}
 	}
 	var spec *ml.Spec
