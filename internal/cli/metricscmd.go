@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"text/tabwriter"
 
@@ -64,6 +65,27 @@ func printMetrics(w io.Writer, points []api.MetricPoint) {
 		}
 		vals[k][p.Name] = p.Value
 	}
+	// Rows by stage, then series (each in order of first appearance),
+	// then step: one curve after another, however the microtasks that
+	// reported them interleaved.
+	first := map[string]int{}
+	for i, k := range rows {
+		for _, name := range []string{"stage\x00" + k.stage, "series\x00" + k.stage + "\x00" + k.series} {
+			if _, ok := first[name]; !ok {
+				first[name] = i
+			}
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if x, y := first["stage\x00"+a.stage], first["stage\x00"+b.stage]; x != y {
+			return x < y
+		}
+		if x, y := first["series\x00"+a.stage+"\x00"+a.series], first["series\x00"+b.stage+"\x00"+b.series]; x != y {
+			return x < y
+		}
+		return a.step < b.step
+	})
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprint(tw, "STAGE\tSERIES\tSTEP")
 	for _, n := range names {
