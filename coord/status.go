@@ -201,6 +201,10 @@ func (c *Coordinator) etaLocked(j *jobRT) *api.ETA {
 
 // opMeanLocked is the mean time of op's microtasks in any active job.
 func (c *Coordinator) opMeanLocked(op string) (float64, bool) {
+	if c.opMeans != nil { // a snapshot of many jobs (snapshot.go)
+		m, ok := c.opMeans[op]
+		return m, ok
+	}
 	var sum float64
 	var n int64
 	for _, j := range c.jobs {
@@ -301,12 +305,7 @@ func (c *Coordinator) Cancel(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		for _, a := range c.attempts {
-			if a.job == j {
-				a.worker.notify(cancelNotice(a))
-				c.dropAttemptLocked(a)
-			}
-		}
+		c.dropJobAttemptsLocked(j)
 		for _, m := range moved {
 			if m.Stage < len(j.stages) && m.State != task.Running {
 				s := j.stages[m.Stage]

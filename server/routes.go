@@ -47,6 +47,13 @@ var routes = []route{
 	{"GET", "/v1/jobs/{id}/answers", hroute((*human.HTTP).JobAnswers)},
 	{"GET", "/metrics", (*api0).metrics},
 
+	// Dashboard and observability (issue 8).
+	{"GET", "/", (*api0).root},
+	{"GET", "/ui/", (*api0).dashboard},
+	{"GET", "/ui/{file}", (*api0).dashboard},
+	{"GET", "/v1/events", (*api0).events},
+	{"POST", "/v1/jobs/{id}/retry", (*api0).retry},
+
 	// Model training (issue 6): training curves.
 	{"GET", "/v1/jobs/{id}/metrics", (*api0).jobMetrics},
 }

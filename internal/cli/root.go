@@ -137,7 +137,22 @@ func newRoot(g *globals) *cobra.Command {
 		submitCmd(g), statusCmd(g), resultsCmd(g), jobsCmd(g), cancelCmd(g), workersCmd(g),
 		aggregateCmd(g), versionCmd(g),
 		annotatorsCmd(g), answersCmd(g),
+		retryCmd(g),
 		metricsCmd(g),
 	)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.checkLogFlags() }
 	return root
+}
+
+// checkLogFlags refuses a --log-format or --log-level it does not know,
+// rather than silently logging in another way.
+func (g *globals) checkLogFlags() error {
+	if g.logFormat != "text" && g.logFormat != "json" {
+		return badInput(fmt.Errorf("--log-format: %q is neither text nor json", g.logFormat))
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return badInput(fmt.Errorf("--log-level: %q is not debug, info, warn or error", g.logLevel))
+	}
+	return nil
 }
