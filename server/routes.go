@@ -67,4 +67,7 @@ var routes = []route{
 	{"POST", "/logout", (*api0).logout, anyone},
 	{"GET", "/v1/events", (*api0).events, admin | viewer},
 	{"POST", "/v1/jobs/{id}/retry", (*api0).retry, admin | submitter},
+
+	// Model training (issue 6): training curves.
+	{"GET", "/v1/jobs/{id}/metrics", (*api0).jobMetrics, admin | submitter | viewer},
 }

@@ -71,7 +71,7 @@ func (w *Worker) execute(ctx context.Context, cancel context.CancelFunc, held *r
 		if r.out == nil {
 			r.out = []task.Item{}
 		}
-		w.post(outcome{task: l.Task, token: l.Token, done: &api.Completion{Task: l.Task, Token: l.Token, Output: r.out, RuntimeMS: ms, StartedUS: start.UnixMicro()}})
+		w.post(outcome{task: l.Task, token: l.Token, done: &api.Completion{Task: l.Task, Token: l.Token, Output: r.out, RuntimeMS: ms, StartedUS: start.UnixMicro(), Metrics: t.Metrics()}})
 		return
 	}
 	f := &api.Failure{Task: l.Task, Token: l.Token, Kind: api.FailError, Error: r.err.Error(), RuntimeMS: ms, Permanent: IsPermanent(r.err)}

@@ -150,6 +150,7 @@ func newRoot(g *globals) *cobra.Command {
 		annotatorsCmd(g), answersCmd(g),
 		tokensCmd(g),
 		retryCmd(g),
+		metricsCmd(g),
 	)
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if err := g.checkLogFlags(); err != nil {

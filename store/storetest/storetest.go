@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"Tokens", testTokens},
 		{"JobOwner", testJobOwner},
+		{"Metrics", testMetrics},
 	}
 	tests = append(tests, sharedTests...)
 	tests = append(tests, specTests...)
