@@ -235,6 +235,9 @@ func Items(j *Job) ([]task.Item, error) {
 	if in.File != "" || in.Glob != "" {
 		return nil, Errors{{Field: "input", Msg: "file and glob inputs are read by the client; send the items inline (input.items)"}}
 	}
+	if in.ImageInput() {
+		return nil, Errors{{Field: "input", Msg: "image inputs (images, manifest, mnist, fashion_mnist) are ingested by the client into the blob store (myriad run, myriad submit); send the resulting items inline (input.items)"}}
+	}
 	idField := in.IDField
 	if idField == "" {
 		idField = DefaultIDField

@@ -29,8 +29,8 @@ type Job struct {
 	src *source // where fields came from, for error messages; nil for JSON
 }
 
-// Input says where a job's items come from. Exactly one of Items, File and
-// Glob is set.
+// Input says where a job's items come from. Exactly one of Items, File,
+// Glob, Images, Manifest, MNIST and FashionMNIST is set.
 type Input struct {
 	// Items lists the items inline. An object item with an "id" field (see
 	// IDField) keeps that id; any other item is named by its position.
@@ -46,6 +46,30 @@ type Input struct {
 	Glob string `json:"glob,omitempty" yaml:"glob"`
 	// IDField names the field of object items that holds their id.
 	IDField string `json:"id_field,omitempty" yaml:"id_field"`
+
+	// Image inputs (see docs/images.md). The client (myriad run, myriad
+	// submit) reads them and stores each image in the coordinator's blob
+	// store, so the job's items carry blob refs and labels, not bytes.
+
+	// Images is a folder laid out one sub-folder per class (torchvision's
+	// ImageFolder), relative to the spec file.
+	Images string `json:"images,omitempty" yaml:"images"`
+	// Manifest is a CSV or JSONL file of images (columns id, path, blob,
+	// label), relative to the spec file.
+	Manifest string `json:"manifest,omitempty" yaml:"manifest"`
+	// MNIST and FashionMNIST name a split ("train" or "test") of those
+	// data sets, read from the GoMNIST module and Debian's
+	// dataset-fashion-mnist package.
+	MNIST        string `json:"mnist,omitempty" yaml:"mnist"`
+	FashionMNIST string `json:"fashion_mnist,omitempty" yaml:"fashion_mnist"`
+	// Limit keeps the first Limit images of an image input (0: all).
+	Limit int `json:"limit,omitempty" yaml:"limit"`
+}
+
+// ImageInput reports whether the input is one of the image forms, which
+// the client ingests into the blob store before submitting.
+func (in *Input) ImageInput() bool {
+	return in.Images != "" || in.Manifest != "" || in.MNIST != "" || in.FashionMNIST != ""
 }
 
 // Stage is one operator applied to items.

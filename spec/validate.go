@@ -119,11 +119,16 @@ func (v *validator) input(in *Input) {
 	if in.Glob != "" {
 		set++
 	}
+	for _, f := range []string{in.Images, in.Manifest, in.MNIST, in.FashionMNIST} {
+		if f != "" {
+			set++
+		}
+	}
 	switch {
 	case set == 0:
-		v.add("input", "give the job's items as input.items, input.file or input.glob")
+		v.add("input", "give the job's items as input.items, input.file, input.glob, or images as input.images, input.manifest, input.mnist or input.fashion_mnist")
 	case set > 1:
-		v.add("input", "give only one of items, file and glob")
+		v.add("input", "give only one of items, file, glob, images, manifest, mnist and fashion_mnist")
 	case in.Items != nil && len(in.Items) == 0:
 		v.add("input.items", "the list is empty")
 	}
@@ -132,6 +137,17 @@ func (v *validator) input(in *Input) {
 	}
 	if in.Format != "" && in.File == "" {
 		v.add("input.format", "format applies to input.file only")
+	}
+	for _, f := range []struct{ name, v string }{{"mnist", in.MNIST}, {"fashion_mnist", in.FashionMNIST}} {
+		if f.v != "" && f.v != "train" && f.v != "test" {
+			v.add("input."+f.name, "unknown split %q (want train or test)", f.v)
+		}
+	}
+	if in.Limit < 0 {
+		v.add("input.limit", "must not be negative, got %d", in.Limit)
+	}
+	if in.Limit != 0 && !in.ImageInput() {
+		v.add("input.limit", "limit applies to image inputs (images, manifest, mnist, fashion_mnist) only")
 	}
 }
 

@@ -35,6 +35,9 @@ func submitCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := resolveImages(ctx, blobClient(g.server()), j, args[0], g.stderr); err != nil {
+				return err
+			}
 			sub, err := c.Submit(ctx, j)
 			if err != nil {
 				return err

@@ -2,10 +2,16 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"path/filepath"
+	"strings"
+	"time"
 
+	"github.com/myriadhq/myriad/blob"
 	"github.com/myriadhq/myriad/client"
 	"github.com/myriadhq/myriad/human"
+	"github.com/myriadhq/myriad/ops/imageops"
 	"github.com/myriadhq/myriad/spec"
 	"github.com/myriadhq/myriad/task"
 )
@@ -24,10 +30,50 @@ func loadJob(path string, known spec.Ops) (*spec.Job, error) {
 	if err := spec.Resolve(j, filepath.Dir(path)); err != nil {
 		return nil, err
 	}
+	if j.Input.ImageInput() {
+		return j, nil // checked once resolveImages has stored the images
+	}
 	if _, err := spec.Items(j); err != nil {
 		return nil, err
 	}
 	return j, nil
+}
+
+// resolveImages stores the images of a job's image input in s (the
+// coordinator's blob store) and makes them the job's items, telling the
+// user what was read and skipped. Other inputs are left alone.
+func resolveImages(ctx context.Context, s blob.Store, j *spec.Job, specPath string, stderr io.Writer) error {
+	if !j.Input.ImageInput() {
+		return nil
+	}
+	start := time.Now()
+	rep, err := imageops.ResolveInput(ctx, s, j, filepath.Dir(specPath))
+	if err != nil {
+		return badInput(fmt.Errorf("%s: %w", specPath, err))
+	}
+	fmt.Fprintf(stderr, "input: %d images from %s stored as blobs in %v", rep.Items, rep.Source, time.Since(start).Round(time.Millisecond))
+	if len(rep.Skipped) > 0 {
+		fmt.Fprintf(stderr, "; %d skipped:", len(rep.Skipped))
+		for i, sk := range rep.Skipped {
+			if i == 10 {
+				fmt.Fprintf(stderr, "\n  … and %d more", len(rep.Skipped)-10)
+				break
+			}
+			fmt.Fprintf(stderr, "\n  %s: %s", sk.Source, sk.Reason)
+		}
+	}
+	fmt.Fprintln(stderr)
+	if _, err := spec.Items(j); err != nil {
+		return err
+	}
+	return nil
+}
+
+// blobClient reaches the blob store of the coordinator at server (the
+// first of several).
+func blobClient(server string) *blob.Client {
+	first, _, _ := strings.Cut(server, ",")
+	return &blob.Client{BaseURL: strings.TrimSuffix(first, "/") + "/v1/blobs"}
 }
 
 // remoteOps asks the coordinator which operators it knows.

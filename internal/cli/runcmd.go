@@ -53,6 +53,9 @@ func runCmd(g *globals) *cobra.Command {
 			wctx, stopWorker := context.WithCancel(context.Background())
 			wait := runWorker(wctx, w)
 			defer func() { stopWorker(); wait() }()
+			if err := resolveImages(ctx, s.Blobs(), j, args[0], g.stderr); err != nil {
+				return err
+			}
 			c := client.New(s.URL())
 			sub, err := c.Submit(ctx, j)
 			if err != nil {

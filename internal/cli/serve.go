@@ -16,6 +16,7 @@ import (
 
 	"github.com/myriadhq/myriad/coord"
 	"github.com/myriadhq/myriad/ops"
+	"github.com/myriadhq/myriad/ops/imageops"
 	"github.com/myriadhq/myriad/server"
 	"github.com/myriadhq/myriad/worker"
 )
@@ -54,8 +55,8 @@ func defaultDataDir() string {
 
 func builtinOps() map[string]coord.OpInfo {
 	m := map[string]coord.OpInfo{}
-	for _, o := range ops.Builtins() {
-		m[o.Name] = coord.OpInfo{Name: o.Name, Reduce: o.Reduce}
+	for _, o := range append(ops.Builtins(), imageops.Builtins()...) {
+		m[o.Name] = coord.OpInfo{Name: o.Name, Reduce: o.Reduce, Check: imageops.CheckParams(o.Name)}
 	}
 	return m
 }
@@ -87,6 +88,8 @@ type workerFlags struct {
 	labels    string
 	execAllow []string
 	drain     time.Duration
+	// ingestRoots are the folders the ingest operator may read.
+	ingestRoots []string
 }
 
 func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
@@ -94,6 +97,7 @@ func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
 	fs.StringVar(&f.name, "name", "", "worker name (default the host name)")
 	fs.StringVar(&f.labels, "labels", "", "labels, e.g. gpu=1,zone=eu")
 	fs.StringSliceVar(&f.execAllow, "exec-allow", nil, "commands the exec operator may run (default any)")
+	fs.StringSliceVar(&f.ingestRoots, "ingest-root", nil, "folders the ingest operator may read image files from (default none)")
 	fs.DurationVar(&f.drain, "drain-timeout", worker.DefaultDrainTimeout, "on SIGTERM, how long running microtasks may finish")
 }
 
@@ -122,6 +126,7 @@ func (f *workerFlags) worker(url string, log *slog.Logger) (*worker.Worker, erro
 	}
 	reg := worker.NewRegistry()
 	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow}})
+	imageops.Register(reg, imageops.Options{IngestRoots: f.ingestRoots})
 	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain})
 }
 
