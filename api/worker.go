@@ -58,6 +58,20 @@ type Completion struct {
 	Token     int64       `json:"token"`
 	Output    []task.Item `json:"output"`
 	RuntimeMS int64       `json:"ms"`
+	// Metrics are training-curve points the operator reported; the
+	// coordinator stores them with the completion (Stage is filled in
+	// from the microtask's stage).
+	Metrics []MetricPoint `json:"metrics,omitempty"`
+}
+
+// MetricPoint is one point of a job's metrics, as reported and as served
+// by GET /v1/jobs/{id}/metrics.
+type MetricPoint = task.MetricPoint
+
+// Metrics is the body of GET /v1/jobs/{id}/metrics: every point, in the
+// order the completions carrying them were committed.
+type Metrics struct {
+	Points []MetricPoint `json:"points"`
 }
 
 // Failure kinds.

@@ -58,6 +58,9 @@ type OpInfo struct {
 	// Check, if set, checks a stage's params at submit (see
 	// spec.ParamChecker); errors name fields relative to the params.
 	Check func(raw *spec.Stage, s *task.Stage) []spec.ParamError
+	// Expand, if set, unrolls a stage into a fixed sub-DAG of stages at
+	// submit (see spec.Expander); nil from it keeps the stage.
+	Expand func(s *task.Stage) []task.Stage
 }
 
 func (c *Config) withDefaults() Config {

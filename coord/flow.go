@@ -22,10 +22,17 @@ func (c *Coordinator) dropAttemptLocked(a *attempt) {
 
 // commitDone commits a completion and moves its output downstream. It
 // reports false if the store refused the token.
-func (c *Coordinator) commitDone(ctx context.Context, tx store.Tx, a *attempt, out []task.Item, runtime time.Duration, now time.Time) (bool, error) {
+func (c *Coordinator) commitDone(ctx context.Context, tx store.Tx, a *attempt, out []task.Item, metrics []task.MetricPoint, runtime time.Duration, now time.Time) (bool, error) {
 	ok, err := tx.TaskFinish(ctx, &store.TaskFinishParams{ID: a.taskID, Token: a.token, State: task.Done, Output: out, Runtime: runtime, Now: now})
 	if err != nil || !ok {
 		return ok, err
+	}
+	// Stored in the completion's transaction, after the fencing check: a
+	// retried or stale attempt's curve is never stored twice.
+	if points := metricPoints(metrics, a.job.stages[a.stage].def.Name); len(points) > 0 {
+		if err := tx.MetricAdd(ctx, a.job.job.ID, points); err != nil {
+			return false, err
+		}
 	}
 	c.dropAttemptLocked(a)
 	j, s := a.job, a.job.stages[a.stage]

@@ -128,6 +128,12 @@ func (c *Coordinator) Ops() spec.Ops {
 			}
 			checks.check[name] = info.Check
 		}
+		if info.Expand != nil {
+			if checks.expand == nil {
+				checks.expand = map[string]func(*task.Stage) []task.Stage{}
+			}
+			checks.expand[name] = info.Expand
+		}
 	}
 	for _, w := range c.workers {
 		for op := range w.ops {
@@ -136,7 +142,7 @@ func (c *Coordinator) Ops() spec.Ops {
 			}
 		}
 	}
-	if checks.check != nil {
+	if checks.check != nil || checks.expand != nil {
 		return checks
 	}
 	return known
@@ -148,7 +154,15 @@ type opList map[string]task.StageKind
 // (OpInfo.Check).
 type checkedOps struct {
 	opList
-	check map[string]func(*spec.Stage, *task.Stage) []spec.ParamError
+	check  map[string]func(*spec.Stage, *task.Stage) []spec.ParamError
+	expand map[string]func(*task.Stage) []task.Stage
+}
+
+func (o checkedOps) ExpandStage(s *task.Stage) []task.Stage {
+	if f := o.expand[s.Op]; f != nil {
+		return f(s)
+	}
+	return nil
 }
 
 func (o checkedOps) CheckStage(raw *spec.Stage, s *task.Stage) []spec.ParamError {

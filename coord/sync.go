@@ -175,7 +175,7 @@ func (c *Coordinator) syncOnce(ctx context.Context, tx store.Tx, w *workerRT, re
 			refuse(d.Task, why)
 			continue
 		}
-		ok, err := c.commitDone(ctx, tx, a, d.Output, time.Duration(d.RuntimeMS)*time.Millisecond, now)
+		ok, err := c.commitDone(ctx, tx, a, d.Output, d.Metrics, time.Duration(d.RuntimeMS)*time.Millisecond, now)
 		if err != nil {
 			return err
 		}

@@ -46,4 +46,7 @@ var routes = []route{
 	{"POST", "/v1/annotators/{name}/resume", hroute((*human.HTTP).ResumeAnnotator)},
 	{"GET", "/v1/jobs/{id}/answers", hroute((*human.HTTP).JobAnswers)},
 	{"GET", "/metrics", (*api0).metrics},
+
+	// Model training (issue 6): training curves.
+	{"GET", "/v1/jobs/{id}/metrics", (*api0).jobMetrics},
 }

@@ -91,6 +91,9 @@ func Compile(j *Job, ops Ops) ([]task.Stage, error) {
 			v.add(fmt.Sprintf("stages[%d].after", index[cycle[0]]), "stages form a cycle: %s", strings.Join(cycle, " → "))
 		}
 	}
+	if len(v.errs) == 0 {
+		stages = expand(v, stages, ops)
+	}
 	if err := v.errs.err(); err != nil {
 		return nil, err
 	}

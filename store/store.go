@@ -47,6 +47,9 @@ type Store interface {
 	Results(ctx context.Context, p *ResultsParams, fn func(*Result) error) error
 	// WorkerList lists the workers ever seen.
 	WorkerList(ctx context.Context) ([]*task.Worker, error)
+	// MetricList returns a job's metric points in the order they were
+	// added (none, not ErrNotFound, for an unknown job).
+	MetricList(ctx context.Context, jobID string) ([]task.MetricPoint, error)
 	// Ping checks the store can serve requests.
 	Ping(ctx context.Context) error
 	// Close releases the store.
@@ -95,6 +98,9 @@ type Tx interface {
 	PendingAdd(ctx context.Context, jobID string, stage int, items []task.Item) error
 	// PendingTake removes and returns up to n buffered items, oldest first.
 	PendingTake(ctx context.Context, jobID string, stage, n int) ([]task.Item, error)
+
+	// MetricAdd appends points to a job's metrics (training curves).
+	MetricAdd(ctx context.Context, jobID string, points []task.MetricPoint) error
 
 	// WorkerUpsert stores a worker's latest description.
 	WorkerUpsert(ctx context.Context, w *task.Worker) error

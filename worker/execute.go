@@ -60,7 +60,7 @@ func (w *Worker) execute(ctx context.Context, cancel context.CancelFunc, l api.L
 		if r.out == nil {
 			r.out = []task.Item{}
 		}
-		w.post(outcome{task: l.Task, token: l.Token, done: &api.Completion{Task: l.Task, Token: l.Token, Output: r.out, RuntimeMS: ms}})
+		w.post(outcome{task: l.Task, token: l.Token, done: &api.Completion{Task: l.Task, Token: l.Token, Output: r.out, RuntimeMS: ms, Metrics: t.Metrics()}})
 		return
 	}
 	f := &api.Failure{Task: l.Task, Token: l.Token, Kind: api.FailError, Error: r.err.Error(), RuntimeMS: ms, Permanent: IsPermanent(r.err)}

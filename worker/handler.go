@@ -27,6 +27,32 @@ type Task struct {
 	// Blobs reads and writes images, tensors and models by content hash
 	// (the worker's cache over the coordinator's blob store).
 	Blobs blob.Store
+
+	mu      sync.Mutex
+	metrics []task.MetricPoint
+}
+
+// Metric records a point of the job's metrics (a training curve: loss or
+// accuracy at an epoch, round or fold). The points are sent with the
+// microtask's completion and stored only if it is accepted, so a failed
+// or retried attempt leaves no duplicate curve. Safe for concurrent use.
+func (t *Task) Metric(name string, step int, value float64) {
+	t.SeriesMetric("", name, step, value)
+}
+
+// SeriesMetric is Metric for one of several curves of a stage and name,
+// e.g. series "fold 2" of a cross-validation.
+func (t *Task) SeriesMetric(series, name string, step int, value float64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.metrics = append(t.metrics, task.MetricPoint{Series: series, Name: name, Step: step, Value: value})
+}
+
+// Metrics returns the points recorded so far.
+func (t *Task) Metrics() []task.MetricPoint {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]task.MetricPoint(nil), t.metrics...)
 }
 
 // DecodeParams decodes the stage's params into v, rejecting unknown

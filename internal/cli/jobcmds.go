@@ -130,6 +130,9 @@ func statusCmd(g *globals) *cobra.Command {
 				return nil
 			}
 			printStatus(g.stdout, st)
+			if points, err := c.Metrics(ctx, id); err == nil {
+				printLatestMetrics(g.stdout, points)
+			}
 			return nil
 		},
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/myriadhq/myriad/client"
 	"github.com/myriadhq/myriad/human"
 	"github.com/myriadhq/myriad/ops/imageops"
+	"github.com/myriadhq/myriad/ops/mlops"
 	"github.com/myriadhq/myriad/spec"
 	"github.com/myriadhq/myriad/task"
 )
@@ -22,6 +23,9 @@ import (
 func loadJob(path string, known spec.Ops) (*spec.Job, error) {
 	j, err := spec.ParseFile(path)
 	if err != nil {
+		return nil, err
+	}
+	if err := inlineModelFiles(j, filepath.Dir(path)); err != nil {
 		return nil, err
 	}
 	if _, err := spec.Compile(j, known); err != nil {
@@ -101,6 +105,9 @@ type opNames map[string]task.StageKind
 func (o opNames) CheckStage(raw *spec.Stage, s *task.Stage) []spec.ParamError {
 	if s.Op == human.Op {
 		return human.CheckStage(raw, s)
+	}
+	if info, ok := mlops.CoordOps()[s.Op]; ok && info.Check != nil {
+		return info.Check(raw, s)
 	}
 	return nil
 }

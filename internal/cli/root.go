@@ -137,6 +137,7 @@ func newRoot(g *globals) *cobra.Command {
 		submitCmd(g), statusCmd(g), resultsCmd(g), jobsCmd(g), cancelCmd(g), workersCmd(g),
 		aggregateCmd(g), versionCmd(g),
 		annotatorsCmd(g), answersCmd(g),
+		metricsCmd(g),
 	)
 	return root
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/myriadhq/myriad/coord"
 	"github.com/myriadhq/myriad/ops"
 	"github.com/myriadhq/myriad/ops/imageops"
+	"github.com/myriadhq/myriad/ops/mlops"
 	"github.com/myriadhq/myriad/server"
 	"github.com/myriadhq/myriad/worker"
 )
@@ -57,6 +58,9 @@ func builtinOps() map[string]coord.OpInfo {
 	m := map[string]coord.OpInfo{}
 	for _, o := range append(ops.Builtins(), imageops.Builtins()...) {
 		m[o.Name] = coord.OpInfo{Name: o.Name, Reduce: o.Reduce, Check: imageops.CheckParams(o.Name)}
+	}
+	for name, info := range mlops.CoordOps() {
+		m[name] = info
 	}
 	return m
 }
@@ -127,6 +131,7 @@ func (f *workerFlags) worker(url string, log *slog.Logger) (*worker.Worker, erro
 	reg := worker.NewRegistry()
 	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow}})
 	imageops.Register(reg, imageops.Options{IngestRoots: f.ingestRoots})
+	mlops.Register(reg)
 	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain})
 }
 

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RunningAndWorkers", testRunningWorkers},
 		{"TxRollback", testRollback},
 		{"ConcurrentClaims", testConcurrentClaims},
+		{"Metrics", testMetrics},
 	}
 	tests = append(tests, sharedTests...)
 	for _, tc := range tests {
