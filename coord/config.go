@@ -48,6 +48,8 @@ type Config struct {
 	// Ops are the operators every job may use besides those announced by
 	// workers (e.g. the built-in operators of the bundled worker).
 	Ops map[string]OpInfo
+	// Hooks report what happens, for metrics; each may be nil.
+	Hooks Hooks
 }
 
 // OpInfo describes an operator to the spec validator.

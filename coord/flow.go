@@ -38,6 +38,8 @@ func (c *Coordinator) commitDone(ctx context.Context, tx store.Tx, a *attempt, o
 	j, s := a.job, a.job.stages[a.stage]
 	s.counts.Done++
 	s.observe(now.Sub(a.started).Seconds())
+	c.cfg.Hooks.taskFinished(s.def.Op, task.Done, now.Sub(a.started))
+	c.log.Debug("microtask done", "job", j.job.ID, "stage", s.def.Name, "task", a.taskID, "attempt", a.number, "worker", a.worker.info.ID, "items_out", len(out))
 	s.itemsIn += int64(a.items)
 	s.itemsOut += int64(len(out))
 	a.worker.info.Done++
@@ -98,7 +100,9 @@ func (c *Coordinator) commitFailure(ctx context.Context, tx store.Tx, a *attempt
 	c.dropAttemptLocked(a)
 	a.worker.info.Failures++
 	s.counts.Add(p.State, 1)
+	c.cfg.Hooks.taskFinished(s.def.Op, p.State, now.Sub(a.started))
 	if p.State == task.Failed {
+		c.cfg.Hooks.retried(s.def.Op)
 		if due, ok := c.wakes.peek(); !ok || p.NotBefore.Before(due) {
 			select {
 			case c.sweepKick <- struct{}{}:
@@ -122,6 +126,7 @@ func (c *Coordinator) commitRelease(ctx context.Context, tx store.Tx, a *attempt
 	c.dropAttemptLocked(a)
 	a.job.stages[a.stage].counts.Ready++
 	c.newWork = true
+	c.log.Debug("microtask released", "job", a.job.job.ID, "stage", a.job.stages[a.stage].def.Name, "task", a.taskID, "worker", a.worker.info.ID, "reason", reason)
 	return true, nil
 }
 

@@ -81,6 +81,7 @@ func (c *Coordinator) Sweep(ctx context.Context) error {
 			c.log.Warn("worker lost", "worker", w.info.ID, "silent", now.Sub(w.info.LastSeen).Round(time.Millisecond).String(), "leases", len(w.leases))
 			for _, a := range w.leases {
 				msg := fmt.Sprintf("lease expired: worker %s stopped responding", w.info.Name)
+				c.cfg.Hooks.leaseExpired("worker_lost")
 				if _, err := c.commitFailure(ctx, tx, a, msg, false, 0, now); err != nil {
 					return err
 				}
@@ -96,6 +97,8 @@ func (c *Coordinator) Sweep(ctx context.Context) error {
 			}
 			msg := fmt.Sprintf("timeout: no result %v after the lease began (stage timeout %v)", now.Sub(a.started).Round(time.Millisecond), a.job.stages[a.stage].def.Timeout.D())
 			a.worker.notify(cancelNotice(a))
+			c.cfg.Hooks.leaseExpired("timeout")
+			c.log.Warn("microtask timed out", "job", a.job.job.ID, "stage", a.job.stages[a.stage].def.Name, "task", a.taskID, "worker", a.worker.info.ID)
 			if _, err := c.commitFailure(ctx, tx, a, msg, false, 0, now); err != nil {
 				return err
 			}

@@ -234,7 +234,7 @@ func (c *Coordinator) syncOnce(ctx context.Context, tx store.Tx, w *workerRT, re
 	}
 	for id, a := range w.leases {
 		if !listed[id] && !reported[id] && a.seq < req.Seq {
-			c.log.Warn("lease lost in transit; requeued", "worker", w.info.ID, "task", id)
+			c.log.Warn("lease lost in transit; requeued", "worker", w.info.ID, "job", a.job.job.ID, "task", id)
 			if _, err := c.commitRelease(ctx, tx, a, "", now); err != nil {
 				return err
 			}
@@ -343,6 +343,7 @@ func (c *Coordinator) claim(ctx context.Context, tx store.Tx, w *workerRT, want 
 			w.leases[cl.ID] = a
 			j.running++
 			s.counts.Running++
+			c.log.Debug("microtask leased", "job", j.job.ID, "stage", s.def.Name, "task", cl.ID, "attempt", cl.Attempt, "token", cl.Token, "worker", w.info.ID)
 			resp.Leases = append(resp.Leases, api.Lease{
 				Task: cl.ID, Token: cl.Token, Job: j.job.ID, Stage: s.def.Name, Op: s.def.Op, Params: s.def.Params,
 				Items: items, Attempt: cl.Attempt, TimeoutMS: s.def.Timeout.D().Milliseconds(),

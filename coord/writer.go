@@ -3,6 +3,7 @@ package coord
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/myriadhq/myriad/store"
 )
@@ -75,6 +76,7 @@ func (c *Coordinator) writer(ctx context.Context) {
 func (c *Coordinator) runBatch(ctx context.Context, ops []*op) error {
 	c.cl.batchMu.Lock() // a refresh waits for the batch (shared.go)
 	defer c.cl.batchMu.Unlock()
+	start := time.Now()
 	err := c.st.InTx(ctx, func(tx store.Tx) error {
 		c.mu.Lock()
 		defer c.mu.Unlock() // released before the commit
@@ -87,6 +89,7 @@ func (c *Coordinator) runBatch(ctx context.Context, ops []*op) error {
 	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.cfg.Hooks.storeTx(time.Since(start), err)
 	if err != nil {
 		if rerr := c.reloadLocked(ctx); rerr != nil {
 			c.log.Error("reload after failed transaction", "err", rerr)

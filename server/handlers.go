@@ -34,6 +34,7 @@ type api0 struct {
 	maxBody int64        // job submissions
 	maxSync int64        // worker round trips
 	blobs   http.Handler // /v1/blobs, nil without a blob store
+	m       *metrics     // /metrics
 }
 
 func (a *api0) submit(w http.ResponseWriter, r *http.Request) {

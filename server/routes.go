@@ -49,4 +49,11 @@ var routes = []route{
 
 	// Model training (issue 6): training curves.
 	{"GET", "/v1/jobs/{id}/metrics", (*api0).jobMetrics},
+
+	// Dashboard and observability (issue 8).
+	{"GET", "/", (*api0).root},
+	{"GET", "/ui/", (*api0).dashboard},
+	{"GET", "/ui/{file}", (*api0).dashboard},
+	{"GET", "/v1/events", (*api0).events},
+	{"POST", "/v1/jobs/{id}/retry", (*api0).retry},
 }

@@ -116,6 +116,8 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	cc := s.cfg.Coord
 	cc.Store = s.st
+	m := newMetrics()
+	cc.Hooks = m.hooks(cc.Hooks)
 	cc.Logger = cmp.Or(cc.Logger, s.log)
 	hs, withHuman := s.st.(store.HumanStore)
 	withHuman = withHuman && !s.cfg.NoHuman
@@ -155,7 +157,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.ln = ln
 	s.http = &http.Server{
-		Handler:           Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs, Human: s.h}),
+		Handler:           Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs, Human: s.h, metrics: m}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -242,6 +244,9 @@ type HandlerOptions struct {
 	Blobs blob.Store
 	// Human serves the annotator app and API; nil answers them 404.
 	Human *human.Service
+	// metrics is fed by the coordinator's hooks (Server sets both up);
+	// without it /metrics serves the gauges only.
+	metrics *metrics
 }
 
 // Handler serves the API over a coordinator.
@@ -253,6 +258,8 @@ func Handler(c *coord.Coordinator, opt HandlerOptions) http.Handler {
 	if opt.Human != nil {
 		a.h = opt.Human.HTTP()
 	}
+	a.m = cmp.Or(opt.metrics, newMetrics())
+	a.m.c, a.m.h = c, opt.Human
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		h := rt.handler
