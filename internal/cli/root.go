@@ -133,7 +133,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	root.AddCommand(
-		upCmd(g), serverCmd(g), workerCmd(g), runCmd(g),
+		upCmd(g), demoCmd(g), serverCmd(g), workerCmd(g), runCmd(g),
 		submitCmd(g), statusCmd(g), resultsCmd(g), jobsCmd(g), cancelCmd(g), workersCmd(g),
 		aggregateCmd(g), versionCmd(g),
 		annotatorsCmd(g), answersCmd(g),
