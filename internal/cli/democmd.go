@@ -63,7 +63,7 @@ instead of starting its own.`,
 	fs := cmd.Flags()
 	sf.register(fs, "127.0.0.1:7070")
 	fs.Lookup("data").DefValue = filepath.Join(defaultDataDir(), "demo")
-	wf.register(fs, "local worker slots")
+	wf.register(fs, "local worker slots (0: none, workers started with myriad worker --server URL do the work)")
 	fs.StringVar(&df.jobFile, "job", "", "job file to run instead of the embedded examples/demo.yaml")
 	fs.StringVarP(&df.out, "output", "o", "demo-output", "folder for the labelled dataset, the model, the answers and the curves")
 	fs.BoolVar(&df.full, "full", false, "use the full data: all 60 000 training and 10 000 test images (tens of minutes on two cores)")
@@ -104,13 +104,15 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 		}
 		defer shutdown(s)
 		url = s.URL()
-		w, err := wf.worker(url, log)
-		if err != nil {
-			return err
+		if wf.slots > 0 {
+			w, err := wf.worker(url, log)
+			if err != nil {
+				return err
+			}
+			wctx, stopWorker := context.WithCancel(context.Background())
+			wait := runWorker(wctx, w)
+			defer func() { stopWorker(); wait() }()
 		}
-		wctx, stopWorker := context.WithCancel(context.Background())
-		wait := runWorker(wctx, w)
-		defer func() { stopWorker(); wait() }()
 		r.say("coordinator  %s (%s), %d local worker slots", url, sf.where(), wf.slots)
 	} else {
 		r.say("coordinator  %s (its workers run the job)", url)

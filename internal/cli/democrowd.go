@@ -106,9 +106,11 @@ func demoCrowd(ctx context.Context, c *client.Client, url, dir, job string, df *
 	if df.answerTime > 0 {
 		run.speed = 1
 	}
-	for _, m := range st.Sim[:want] {
+	for i, m := range st.Sim[:want] {
+		// The ID seeds a member's answers: sim-1 gives the same answers in
+		// every run, whatever the job's id (and so its name) is.
 		run.members = append(run.members, sim.Member{Token: m.Token, Annotator: crowd.Annotator{
-			ID: m.Name, Accuracy: df.accuracy, MedianTime: df.answerTime, TimeSpread: 0.3}})
+			ID: fmt.Sprintf("sim-%d", i+1), Accuracy: df.accuracy, MedianTime: df.answerTime, TimeSpread: 0.3}})
 	}
 	return run, nil
 }
@@ -193,29 +195,31 @@ func demoAnswerer(j *spec.Job) (sim.Answerer, error) {
 	}), nil
 }
 
-// pictureTruth finds a test image by its picture, rendering the images
-// lazily in the background the first time it is asked.
+// pictureTruth finds a dataset image by its picture: the pixels drawn
+// (every zoom-th of the PNG) are looked up among the dataset's.
 type pictureTruth struct {
-	ready chan struct{}
-	byURI map[string]int
+	zoom, channels int
+	byPixels       map[string]int
 }
 
 func newPictureTruth(d *ml.Dataset, zoom int) *pictureTruth {
-	t := &pictureTruth{ready: make(chan struct{}), byURI: make(map[string]int, d.Len())}
-	go func() {
-		defer close(t.ready)
-		for i := range d.Len() {
-			if uri, err := thumbnail.DataURI(d, i, zoom); err == nil {
-				t.byURI[uri] = i
+	t := &pictureTruth{zoom: zoom, channels: d.Shape[0], byPixels: make(map[string]int, d.Len())}
+	for i := range d.Len() {
+		if pix, err := thumbnail.Pixels(d, i); err == nil {
+			if _, dup := t.byPixels[string(pix)]; !dup {
+				t.byPixels[string(pix)] = i
 			}
 		}
-	}()
+	}
 	return t
 }
 
 func (t *pictureTruth) index(uri string) (int, bool) {
-	<-t.ready
-	i, ok := t.byURI[uri]
+	pix, err := thumbnail.DecodeURI(uri, t.channels, t.zoom)
+	if err != nil {
+		return 0, false
+	}
+	i, ok := t.byPixels[string(pix)]
 	return i, ok
 }
 

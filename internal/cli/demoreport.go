@@ -126,7 +126,7 @@ func (r *demoReport) human(st *api.JobStatus) {
 		if h.Answers != r.answers && (h.Answers-r.answers >= 10 || h.State != "collecting" || time.Since(r.lastLine) > 5*time.Second) {
 			r.answers = h.Answers
 			r.lastLine = time.Now()
-			r.say("    people: %d answers from %d annotators, %d of %d items settled (%s)", h.Answers, h.Annotators, h.Stopped, h.Items, h.State)
+			r.say("    people: %d answers from %d annotators, %d of %d items settled (%s)%s", h.Answers, h.Annotators, h.Stopped, h.Items, h.State, fmtStops(h.Stops))
 		}
 	}
 }
@@ -262,4 +262,20 @@ func (r *demoReport) failed(st *api.JobStatus) {
 	for _, e := range st.Errors {
 		r.say("  stage %s microtask %d (%d attempts): %s", e.Stage, e.Task, e.Attempts, e.Error)
 	}
+}
+
+func fmtStops(m map[string]int) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return "; stopped: " + strings.Join(parts, ", ")
 }

@@ -12,6 +12,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"strings"
 	"sync"
 
 	"github.com/myriadhq/myriad/blob"
@@ -211,13 +212,41 @@ func (o *op) load(ctx context.Context, blobs blob.Store, ref Data) (*ml.Dataset,
 // enlarging each pixel zoom times. One channel gives a gray image, three
 // an RGB one.
 func DataURI(d *ml.Dataset, i, zoom int) (string, error) {
-	if len(d.Shape) != 3 || (d.Shape[0] != 1 && d.Shape[0] != 3) {
-		return "", fmt.Errorf("thumbnail: items of shape %v are not 1- or 3-channel images", d.Shape)
+	pix, err := Pixels(d, i)
+	if err != nil {
+		return "", err
 	}
 	c, h, w := d.Shape[0], d.Shape[1], d.Shape[2]
+	img := image.NewRGBA(image.Rect(0, 0, w*zoom, h*zoom))
+	for y := range h * zoom {
+		for x := range w * zoom {
+			at := (y/zoom)*w + x/zoom
+			col := color.RGBA{pix[at], pix[at], pix[at], 255}
+			if c == 3 {
+				col = color.RGBA{pix[at], pix[h*w+at], pix[2*h*w+at], 255}
+			}
+			img.SetRGBA(x, y, col)
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return "", fmt.Errorf("thumbnail: %w", err)
+	}
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+}
+
+// Pixels returns item i of d as 8-bit values, channel-major ([C, H, W]),
+// with the dataset's normalisation undone: what DataURI draws.
+func Pixels(d *ml.Dataset, i int) ([]byte, error) {
+	if len(d.Shape) != 3 || (d.Shape[0] != 1 && d.Shape[0] != 3) {
+		return nil, fmt.Errorf("thumbnail: items of shape %v are not 1- or 3-channel images", d.Shape)
+	}
+	hw := d.Shape[1] * d.Shape[2]
 	x := d.Item(i)
-	pix := func(ch, y, xx int) uint8 {
-		v := float64(x[ch*h*w+y*w+xx])
+	out := make([]byte, len(x))
+	for k, f := range x {
+		v := float64(f)
+		ch := k / hw
 		if pre := d.Preprocess; pre != nil {
 			if ch < len(pre.Std) {
 				v *= pre.Std[ch]
@@ -231,25 +260,37 @@ func DataURI(d *ml.Dataset, i, zoom int) (string, error) {
 		} else {
 			v *= 255
 		}
-		return uint8(math.Max(0, math.Min(255, math.Round(v))))
+		out[k] = uint8(math.Max(0, math.Min(255, math.Round(v))))
 	}
-	img := image.NewRGBA(image.Rect(0, 0, w*zoom, h*zoom))
-	for y := range h * zoom {
-		for xx := range w * zoom {
-			sy, sx := y/zoom, xx/zoom
-			var col color.RGBA
-			if c == 1 {
-				g := pix(0, sy, sx)
-				col = color.RGBA{g, g, g, 255}
-			} else {
-				col = color.RGBA{pix(0, sy, sx), pix(1, sy, sx), pix(2, sy, sx), 255}
+	return out, nil
+}
+
+// DecodeURI reads back the pixels of a picture DataURI drew with the
+// given channels and zoom (one value per original pixel, [C, H, W]).
+func DecodeURI(uri string, channels, zoom int) ([]byte, error) {
+	const prefix = "data:image/png;base64,"
+	if !strings.HasPrefix(uri, prefix) || zoom < 1 {
+		return nil, errors.New("thumbnail: not a PNG data: URI")
+	}
+	raw, err := base64.StdEncoding.DecodeString(uri[len(prefix):])
+	if err != nil {
+		return nil, fmt.Errorf("thumbnail: %w", err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("thumbnail: %w", err)
+	}
+	b := img.Bounds()
+	w, h := b.Dx()/zoom, b.Dy()/zoom
+	out := make([]byte, channels*h*w)
+	for y := range h {
+		for x := range w {
+			r, g, bl, _ := img.At(b.Min.X+x*zoom, b.Min.Y+y*zoom).RGBA()
+			out[y*w+x] = uint8(r >> 8)
+			if channels == 3 {
+				out[h*w+y*w+x], out[2*h*w+y*w+x] = uint8(g>>8), uint8(bl>>8)
 			}
-			img.SetRGBA(xx, y, col)
 		}
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return "", fmt.Errorf("thumbnail: %w", err)
-	}
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()), nil
+	return out, nil
 }
