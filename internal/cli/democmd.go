@@ -16,6 +16,7 @@ import (
 	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/client"
 	"github.com/myriadhq/myriad/examples"
+	"github.com/myriadhq/myriad/human"
 	"github.com/myriadhq/myriad/imgproc/ingest"
 	"github.com/myriadhq/myriad/server"
 	"github.com/myriadhq/myriad/spec"
@@ -94,6 +95,10 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 		return err
 	}
 	r := newDemoReport(g.stdout)
+	r.k = humanK(j)
+	if !df.humansOnly {
+		r.annotators, r.answerTime = df.annotators, df.answerTime
+	}
 
 	url := g.server()
 	if !remote {
@@ -326,4 +331,19 @@ func quietLogger(g *globals, cmd *cobra.Command) *slog.Logger {
 		return g.logger()
 	}
 	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// humanK is the answers per item of the job's human stage.
+func humanK(j *spec.Job) int {
+	for _, s := range j.Stages {
+		if s.Op == "human" {
+			switch k := s.Params["k"].(type) {
+			case int:
+				return k
+			case float64:
+				return int(k)
+			}
+		}
+	}
+	return human.DefaultK
 }

@@ -33,6 +33,13 @@ type demoReport struct {
 	lastKnown  float64 // the latest estimate of the total
 	curves     []string
 	humanShown bool
+	// The human stage's redundancy and the simulated crowd (to estimate
+	// people's time before the first answers come).
+	k           int
+	annotators  int
+	answerTime  time.Duration
+	firstAnswer time.Time
+	humanLeft   float64
 }
 
 func newDemoReport(w io.Writer) *demoReport {
@@ -74,8 +81,8 @@ func (r *demoReport) update(ctx context.Context, c *client.Client, st *api.JobSt
 		}
 		r.stages[s.Name] = s.State
 	}
-	if st.ETA != nil && st.ETA.Known && !st.State.Final() {
-		total := st.Elapsed + st.ETA.RemainingS
+	if eta, untimed := r.eta(st); len(untimed) == 0 && !st.State.Final() {
+		total := st.Elapsed + eta
 		if r.predicted == 0 {
 			r.predicted, r.predictAt = total, st.Elapsed
 		}
@@ -109,16 +116,80 @@ func (r *demoReport) progressLine(st *api.JobStatus) {
 	if total > 0 {
 		pct = 100 * float64(done) / float64(total)
 	}
-	eta := fmtETA(st)
-	if st.ETA != nil && st.ETA.Known {
-		eta += fmt.Sprintf(" (%.0f slot-s of work on %d slots)", st.ETA.WorkS, st.ETA.Capacity)
+	left, untimed := r.eta(st)
+	eta := fmtDur(left)
+	if len(untimed) > 0 {
+		eta = "≥ " + eta + " (not timed yet: " + strings.Join(untimed, ", ") + ")"
+	} else if st.ETA != nil {
+		eta += fmt.Sprintf(" (%.0f slot-s of work on %d slots", st.ETA.WorkS, st.ETA.Capacity)
+		if r.humanLeft > 0 {
+			eta += fmt.Sprintf(", people %s", fmtDur(r.humanLeft))
+		}
+		eta += ")"
 	}
 	r.say("    %5.1f%% of %d microtasks, %s elapsed, ETA %s; running: %s", pct, total, fmtDur(st.Elapsed), eta, strings.Join(running, ", "))
+}
+
+// eta is the time left: the coordinator's estimate for the machines
+// (the source's §4 model over the stages timed so far) plus, for the
+// human stage, the answers still wanted at the pace people answer. It
+// lists the stages not timed yet, whose time the estimate lacks.
+func (r *demoReport) eta(st *api.JobStatus) (float64, []string) {
+	var untimed []string
+	timed := map[string]bool{}
+	for _, s := range st.Stages {
+		if s.MeanMS > 0 || s.State == task.StageDone {
+			timed[s.Op] = true
+		}
+	}
+	for _, s := range st.Stages {
+		if s.State != task.StageDone && !timed[s.Op] && s.Op != "human" {
+			untimed = append(untimed, s.Name)
+		}
+	}
+	left := 0.0
+	if st.ETA != nil {
+		left = st.ETA.RemainingS
+	}
+	r.humanLeft = 0
+	for _, h := range st.Human {
+		if h.State != "collecting" {
+			continue
+		}
+		wanted := float64((h.Items-h.Stopped)*r.k) - float64(h.Answers-r.settledAnswers(h))
+		switch {
+		case r.firstAnswer.IsZero() || h.Answers < 2:
+			if r.answerTime > 0 && r.annotators > 0 {
+				r.humanLeft = wanted * r.answerTime.Seconds() / float64(r.annotators)
+			} else {
+				untimed = append(untimed, h.Stage)
+			}
+		default:
+			pace := time.Since(r.firstAnswer).Seconds() / float64(h.Answers)
+			r.humanLeft = max(0, wanted) * pace
+		}
+	}
+	if len(st.Human) == 0 {
+		for _, s := range st.Stages {
+			if s.Op == "human" && s.State != task.StageDone {
+				untimed = append(untimed, s.Name)
+			}
+		}
+	}
+	return left + r.humanLeft, untimed
+}
+
+// settledAnswers estimates the answers given to settled items (k each).
+func (r *demoReport) settledAnswers(h api.HumanStageStatus) int {
+	return min(h.Answers, h.Stopped*r.k)
 }
 
 // human prints the people's progress when answers come in.
 func (r *demoReport) human(st *api.JobStatus) {
 	for _, h := range st.Human {
+		if r.firstAnswer.IsZero() && h.Answers > 0 {
+			r.firstAnswer = time.Now()
+		}
 		if !r.humanShown && h.Items+h.Model > 0 {
 			r.humanShown = true
 			r.say("  ☺ %-22s %d items the model is sure of keep its label; %d go to people", h.Stage, h.Model, h.Items)

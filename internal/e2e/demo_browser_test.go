@@ -1,0 +1,234 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/myriadhq/myriad/api"
+	"github.com/myriadhq/myriad/client"
+	"github.com/myriadhq/myriad/ml/dataset"
+	"github.com/myriadhq/myriad/ops/thumbnail"
+)
+
+// chromium is Debian's chromium, installed by scripts/deps.sh.
+const chromium = "/usr/bin/chromium"
+
+// newChromium starts headless Chromium with a fresh profile, for this
+// test only.
+func newChromium(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := exec.LookPath(chromium); err != nil {
+		t.Fatalf("%s is missing: run scripts/deps.sh (apt-get install chromium)", chromium)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 860),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 4*time.Minute)
+	t.Cleanup(cancel3)
+	return ctx
+}
+
+// screenshot keeps a PNG of the page in artifacts/ (gitignored; the
+// tutorial's pictures in docs/img are copies).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(repoRoot(t), "artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("artefact: artifacts/%s", name)
+}
+
+// waitOutputLine waits for a line of p's output matching re and returns
+// its first group.
+func waitOutputLine(t *testing.T, p *proc, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		sc := bufio.NewScanner(strings.NewReader(p.out.String()))
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				return m[1]
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("%s exited before printing %s", p.name, re)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s never printed %s", p.name, re)
+	return ""
+}
+
+// `myriad demo --humans-only` waits for people: a person (here Chromium,
+// reading each digit's picture and clicking its button) labels every
+// digit the model is unsure of in the annotator app, and the demo ends
+// with their labels, each marked as coming from people. The dashboard
+// and the app are photographed on the way for docs/tutorial.md.
+func TestDemoHumansOnlyInBrowser(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	small, err := os.ReadFile(filepath.Join(repoRoot(t), "internal", "e2e", "testdata", "demo-small.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One person, so one answer per digit, taken as it is (Dawid-Skene
+	// cannot tell a lone annotator's confusions from the truth); 40 test
+	// digits.
+	job := strings.Replace(strings.Replace(string(small), "      k: 3\n", "      k: 1\n      aggregate: mv\n", 1), "limit: 80", "limit: 40", 1)
+	if !strings.Contains(job, "aggregate: mv") || !strings.Contains(job, "limit: 40") {
+		t.Fatal("testdata/demo-small.yaml changed shape: update this test")
+	}
+	jobFile := writeFile(t, dir, "demo-people.yaml", job)
+	addr := freeAddr(t)
+	url := "http://" + addr
+	out := filepath.Join(dir, "out")
+	demo := start(t, "demo --humans-only", "demo", "--job", jobFile, "--data", filepath.Join(dir, "data"), "-o", out,
+		"--listen", addr, "--humans-only", "--sync", "normal")
+	link := waitOutputLine(t, demo, regexp.MustCompile(`label the digits yourself: (\S+)`))
+	if !strings.HasPrefix(link, url+"/annotate/#invite=") {
+		t.Fatalf("annotator link %q", link)
+	}
+	c := client.New(url)
+	test, err := dataset.LoadMNIST(dataset.Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := newChromium(t)
+	st := waitJob(t, c, "a data-parallel training round to run", func(st *api.JobStatus) bool {
+		for _, s := range st.Stages {
+			if strings.HasPrefix(s.Name, "train.round") && s.Counts.Running+s.Counts.Done > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/ui/#/jobs/"+st.ID), chromedp.WaitVisible("table")); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "demo-dashboard.png")
+
+	waitJob(t, c, "the digits to reach people", func(st *api.JobStatus) bool {
+		return len(st.Human) == 1 && st.Human[0].State == "collecting"
+	})
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(link), chromedp.WaitVisible("#instructions")); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "demo-annotate-instructions.png")
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\r"), chromedp.WaitVisible("#item-image")); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "demo-annotate-task.png")
+
+	// Label each digit shown until the stage has its answers: find the
+	// picture among the test images, click the true label's button.
+	answered := map[int]string{}
+	prev := ""
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		expr := fmt.Sprintf(`(() => { const i = document.getElementById('item-image');
+			return i && !i.hidden && !i.closest('[hidden]') && i.src && i.src !== %q ? i.src : null })()`, prev)
+		src, err := chromedp.Run(ctx, chromedp.Poll[string](expr, chromedp.WithPollingTimeout(3*time.Second)))
+		if err != nil {
+			// No new digit on screen: done if the stage has what it needs.
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			st, serr := c.Job(cctx, st.ID)
+			cancel()
+			if serr != nil || st.State.Final() || (len(st.Human) == 1 && st.Human[0].State != "collecting") {
+				break
+			}
+			continue
+		}
+		pix, err := thumbnail.DecodeURI(src, 1, thumbnail.DefaultZoom)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := findImage(t, test.Len(), func(k int) []byte { p, _ := thumbnail.Pixels(test, k); return p }, pix)
+		label := test.Classes[test.Y[i]]
+		click := fmt.Sprintf(`document.querySelector('#buttons button[data-label=%q]').click()`, label)
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](click)); err != nil {
+			t.Fatal(err)
+		}
+		answered[i] = label
+		prev = src
+	}
+	if code, ok := demo.wait(2 * time.Minute); !ok || code != 0 {
+		t.Fatalf("demo: exit %d (finished %v)", code, ok)
+	}
+
+	// Every digit people labelled carries the person's (right) label, from
+	// people; the others the model's.
+	raw, err := os.ReadFile(filepath.Join(out, "labels.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	humans := 0
+	for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var x struct {
+			Data struct {
+				Index  int    `json:"index"`
+				Label  string `json:"label"`
+				Source string `json:"source"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			t.Fatal(err)
+		}
+		want, byPerson := answered[x.Data.Index]
+		switch {
+		case byPerson && (x.Data.Source != "human" || x.Data.Label != want):
+			t.Errorf("digit %d: %s from %s, the person said %s", x.Data.Index, x.Data.Label, x.Data.Source, want)
+		case !byPerson && x.Data.Source != "model":
+			t.Errorf("digit %d: source %s, but nobody labelled it", x.Data.Index, x.Data.Source)
+		}
+		if x.Data.Source == "human" {
+			humans++
+		}
+	}
+	if humans == 0 || humans != len(answered) {
+		t.Errorf("%d labels from people, %d digits answered", humans, len(answered))
+	}
+	if !strings.Contains(demo.out.String(), "model + people") {
+		t.Errorf("the demo printed no final accuracy:\n%s", tail(demo.out.String(), 20))
+	}
+}
+
+// findImage returns the index of the image whose pixels are pix.
+func findImage(t *testing.T, n int, pixels func(int) []byte, pix []byte) int {
+	t.Helper()
+	for k := range n {
+		if string(pixels(k)) == string(pix) {
+			return k
+		}
+	}
+	t.Fatal("the picture shown is not a test image")
+	return -1
+}
