@@ -102,6 +102,11 @@ func TestBadSpecs(t *testing.T) {
 		{"reduce batch", "input: {items: [1]}\nstages:\n  - {op: sum, batch: 3}\n", []string{"stages[0].batch", "reduce"}},
 		{"bad duration", "input: {items: [1]}\nstages:\n  - {op: noop, timeout: soon}\n", []string{"j.yaml:3:", "soon"}},
 		{"dup ids", "input: {items: [{id: a}, {id: a}]}\nstages:\n  - op: noop\n", []string{"j.yaml:1:", "input.items[1]", `"a"`}},
+		{"two image inputs", "input: {images: imgs, mnist: train}\nstages:\n  - op: noop\n", []string{"only one of"}},
+		{"bad mnist split", "input: {mnist: validation}\nstages:\n  - op: noop\n", []string{"j.yaml:1:", "input.mnist", "train or test"}},
+		{"negative limit", "input: {fashion_mnist: test, limit: -3}\nstages:\n  - op: noop\n", []string{"input.limit", "negative"}},
+		{"limit without images", "input: {items: [1], limit: 3}\nstages:\n  - op: noop\n", []string{"input.limit", "image inputs"}},
+		{"unresolved images", "input: {images: imgs}\nstages:\n  - op: noop\n", []string{"ingested by the client"}},
 		{"not a mapping", "- 1\n- 2\n", []string{"mapping"}},
 		{"empty", "\n", []string{"empty"}},
 	}

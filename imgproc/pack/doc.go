@@ -12,7 +12,7 @@
 //	 "items": N,
 //	 "classes": ["0", "1", …],    // class index = position
 //	 "y": [5, 0, 4, …],           // N class indices, item order
-//	 "ids": ["mnist/00000", …],   // N item ids, sorted
+//	 "ids": ["mnist/00000", …],   // N item ids, sorted (optional for readers)
 //	 "preprocess": {…}}           // optional ml.Preprocess: how X was made
 //
 // and X, in package tensor's format (tensor/doc.go), items in the order of

@@ -32,13 +32,15 @@ var ErrInput = errors.New("cannot pack these items")
 
 // Manifest is a packed dataset's description (see the package doc).
 type Manifest struct {
-	Format     string         `json:"format"`
-	X          blob.Ref       `json:"x"`
-	Shape      []int          `json:"shape"`
-	Items      int            `json:"items"`
-	Classes    []string       `json:"classes"`
-	Y          []int          `json:"y"`
-	IDs        []string       `json:"ids"`
+	Format  string   `json:"format"`
+	X       blob.Ref `json:"x"`
+	Shape   []int    `json:"shape"`
+	Items   int      `json:"items"`
+	Classes []string `json:"classes"`
+	Y       []int    `json:"y"`
+	// IDs names the items (sorted); optional for readers, always written
+	// by Build.
+	IDs        []string       `json:"ids,omitempty"`
 	Preprocess *ml.Preprocess `json:"preprocess,omitempty"`
 }
 
@@ -186,7 +188,7 @@ func ReadManifest(ctx context.Context, s blob.Store, ref blob.Ref) (*Manifest, e
 	switch {
 	case m.Format != Format:
 		return nil, fmt.Errorf("load dataset %s: %w: format %q (want %q)", ref, ErrFormat, m.Format, Format)
-	case len(m.Y) != m.Items || len(m.IDs) != m.Items:
+	case len(m.Y) != m.Items || (m.IDs != nil && len(m.IDs) != m.Items):
 		return nil, fmt.Errorf("load dataset %s: %w: %d items but %d labels and %d ids", ref, ErrFormat, m.Items, len(m.Y), len(m.IDs))
 	case len(m.Shape) != 3:
 		return nil, fmt.Errorf("load dataset %s: %w: item shape %v (want [C, H, W])", ref, ErrFormat, m.Shape)

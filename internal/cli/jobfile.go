@@ -100,7 +100,7 @@ func remoteOps(ctx context.Context, c *client.Client) (spec.Ops, error) {
 type opNames map[string]task.StageKind
 
 // CheckStage checks the params of the operators the CLI knows (human
-// stages), so their errors name the spec file's lines before anything
+// and image stages), so their errors name the spec file's lines before anything
 // is sent (see spec.ParamChecker).
 func (o opNames) CheckStage(raw *spec.Stage, s *task.Stage) []spec.ParamError {
 	if s.Op == human.Op {
@@ -108,6 +108,9 @@ func (o opNames) CheckStage(raw *spec.Stage, s *task.Stage) []spec.ParamError {
 	}
 	if info, ok := mlops.CoordOps()[s.Op]; ok && info.Check != nil {
 		return info.Check(raw, s)
+	}
+	if check := imageops.CheckParams(s.Op); check != nil {
+		return check(raw, s)
 	}
 	return nil
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/client"
 	"github.com/myriadhq/myriad/human"
 	"github.com/myriadhq/myriad/task"
@@ -17,7 +19,7 @@ import (
 func runCmd(g *globals) *cobra.Command {
 	var sf serverFlags
 	var wf workerFlags
-	var out string
+	var out, droppedOut string
 	cmd := &cobra.Command{
 		Use:   "run JOB.yaml",
 		Short: "Run one job to the end on an embedded coordinator and local workers; write its results",
@@ -39,6 +41,15 @@ func runCmd(g *globals) *cobra.Command {
 			if out == "" {
 				base := strings.TrimSuffix(filepath.Base(args[0]), filepath.Ext(args[0]))
 				out = base + ".results.jsonl"
+			}
+			if len(wf.ingestRoots) == 0 {
+				// The local worker's ingest operator may read files beside
+				// the spec, as input.file and input.glob do.
+				dir, err := filepath.Abs(filepath.Dir(args[0]))
+				if err != nil {
+					return err
+				}
+				wf.ingestRoots = []string{dir}
 			}
 			log := g.logger()
 			s, err := sf.start(ctx, log)
@@ -76,6 +87,9 @@ func runCmd(g *globals) *cobra.Command {
 			if out != "-" {
 				fmt.Fprintf(g.stderr, "results: %s\n", out)
 			}
+			if err := reportDropped(ctx, c, sub.ID, droppedOut, g); err != nil {
+				return err
+			}
 			if g.json {
 				printJSON(g.stdout, st)
 			}
@@ -85,6 +99,7 @@ func runCmd(g *globals) *cobra.Command {
 	sf.register(cmd.Flags(), "127.0.0.1:0")
 	wf.register(cmd.Flags(), "local worker slots")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "results file (default JOB.results.jsonl; - for stdout)")
+	cmd.Flags().StringVar(&droppedOut, "dropped", "", "also write the items operators dropped (e.g. by clean), with the reason, to this file")
 	return cmd
 }
 
@@ -98,4 +113,33 @@ func localOps() opNames {
 		}
 	}
 	return m
+}
+
+// reportDropped tells how many items operators dropped, by reason, and
+// writes them to path if given: after `run` the embedded coordinator is
+// gone, so this is the only chance to see clean's report.
+func reportDropped(ctx context.Context, c *client.Client, id, path string, g *globals) error {
+	byReason := map[string]int{}
+	n := 0
+	err := c.Dropped(ctx, id, func(l *api.ResultLine) error {
+		reason, _, _ := strings.Cut(l.Dropped, ":")
+		byReason[reason]++
+		n++
+		return nil
+	})
+	if err != nil || n == 0 {
+		return err
+	}
+	reasons := make([]string, 0, len(byReason))
+	for r, k := range byReason {
+		reasons = append(reasons, fmt.Sprintf("%s %d", r, k))
+	}
+	sort.Strings(reasons)
+	fmt.Fprintf(g.stderr, "dropped: %d items (%s)", n, strings.Join(reasons, ", "))
+	if path == "" {
+		fmt.Fprintln(g.stderr, "; --dropped FILE lists them")
+		return nil
+	}
+	fmt.Fprintf(g.stderr, ": %s\n", path)
+	return writeResults(ctx, c, id, nil, true, path, g.stdout)
 }

@@ -253,3 +253,36 @@ func slicesEqual(a, b []float32) bool {
 	}
 	return true
 }
+
+// `myriad run --dropped FILE` keeps clean's report after the embedded
+// coordinator is gone: each bad file and the duplicate with its reason;
+// the results hold only the good images.
+func TestImagesRunCleanReport(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(repoRoot(t), "imgproc", "testdata", "bad")
+	for _, name := range []string{"empty.png", "text.png", "truncated.jpg", "bomb-50000x50000.png"} {
+		copyFile(t, filepath.Join(bad, name), filepath.Join(dir, "imgs", "b", name))
+	}
+	writePNG(t, filepath.Join(dir, "imgs", "a", "1.png"), 1)
+	writePNG(t, filepath.Join(dir, "imgs", "a", "2.png"), 2)
+	writePNG(t, filepath.Join(dir, "imgs", "b", "copy-of-1.png"), 1)
+	writeFile(t, dir, "job.yaml", "input: {images: imgs}\nstages:\n  - {op: clean}\n  - {op: preprocess, params: {steps: [{op: resize, size: [8]}]}}\n")
+	code, _, stderr := runCLI(t, dir, "run", "job.yaml", "-o", "out.jsonl", "--dropped", "dropped.jsonl", "--slots", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "dropped: 5 items (duplicate 1, empty 1, not_image 1, too_large 1, truncated 1)") {
+		t.Errorf("stderr does not sum up the dropped items: %s", stderr)
+	}
+	out, _ := os.ReadFile(filepath.Join(dir, "out.jsonl"))
+	dropped, _ := os.ReadFile(filepath.Join(dir, "dropped.jsonl"))
+	if strings.Count(string(out), "\n") != 2 || !strings.Contains(string(out), `"id":"a/1.png"`) || !strings.Contains(string(out), `"id":"a/2.png"`) {
+		t.Fatalf("results: %s", out)
+	}
+	for _, want := range []string{`"dropped":"empty: `, `"dropped":"not_image: `, `"dropped":"truncated: `, `"dropped":"too_large: `, `"dropped":"duplicate: same content as `} {
+		if !strings.Contains(string(dropped), want) {
+			t.Errorf("dropped report lacks %s:\n%s", want, dropped)
+		}
+	}
+}

@@ -40,7 +40,8 @@ type InputReport struct {
 // Relative paths are taken from baseDir (the spec file's folder). A job
 // without an image input is left alone. Files that cannot be read are
 // skipped and listed in the report; a missing folder, a bad manifest
-// header or a failing store is an error.
+// header or a failing store is an error. Images the store already holds
+// are not sent again.
 func ResolveInput(ctx context.Context, s blob.Store, j *spec.Job, baseDir string) (*InputReport, error) {
 	in := &j.Input
 	if !in.ImageInput() {
@@ -52,6 +53,7 @@ func ResolveInput(ctx context.Context, s blob.Store, j *spec.Job, baseDir string
 		}
 		return filepath.Join(baseDir, p)
 	}
+	s = skipKnown{s}
 	var (
 		res *ingest.Result
 		rep = &InputReport{}
