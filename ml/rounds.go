@@ -3,6 +3,7 @@ package ml
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -86,4 +87,24 @@ func TrainRounds(ctx context.Context, b Backend, spec *Spec, shards []*Dataset, 
 	}
 	last.Weights = global
 	return last, nil
+}
+
+// ShardSpec is the spec each shard of data-parallel training with the
+// given number of shards trains with, one local epoch per round: the
+// spec's batch size is the global batch, so a shard steps with
+// ⌈batch/shards⌉ items (as data-parallel training on several GPUs splits
+// a batch), and its learning rate is scaled by √shards to make up for
+// averaging: shards that each move from the same weights and are then
+// averaged move the global weights less than one worker taking all the
+// steps would. Measured (docs/ml.md): 4 shards of 12 000 MNIST digits
+// reach the single worker's accuracy after the same number of epochs
+// with both, and stay 6 points short with neither.
+func ShardSpec(spec *Spec, shards int) *Spec {
+	s := spec.Clone()
+	s.Epochs = 1
+	if shards > 1 {
+		s.BatchSize = max(1, (spec.BatchSize+shards-1)/shards)
+		s.LearningRate = spec.LearningRate * math.Sqrt(float64(shards))
+	}
+	return s
 }

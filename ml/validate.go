@@ -73,7 +73,7 @@ func (s *Spec) Validate() error {
 	if len(errs) == 0 {
 		// Shapes only make sense once every field is sane.
 		if _, err := s.shapes(2); err != nil {
-			errs = append(errs, err)
+			return err // already wraps ErrInvalidSpec
 		}
 	}
 	if len(errs) == 0 {

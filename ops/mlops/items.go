@@ -191,7 +191,6 @@ func groupBy(items []task.Item, field string) ([]string, map[string][]fields, er
 	return keys, groups, nil
 }
 
-
 // decodeInto decodes item data that our own stages wrote.
 func decodeInto(data json.RawMessage, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {

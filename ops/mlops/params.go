@@ -56,6 +56,10 @@ type Params struct {
 	Shards      int `json:"shards,omitempty"`
 	Rounds      int `json:"rounds,omitempty"`
 	LocalEpochs int `json:"local_epochs,omitempty"`
+	// ShardBatchSize and ShardLearningRate override ml.ShardSpec's
+	// batch/shards and lr·√shards for each shard.
+	ShardBatchSize    int     `json:"shard_batch_size,omitempty"`
+	ShardLearningRate float64 `json:"shard_learning_rate,omitempty"`
 
 	// ModelRef, for predict and evaluate, is a model file blob to use
 	// instead of the input item's model field.
@@ -165,6 +169,20 @@ func (p *Params) rounds(s *ml.Spec) int {
 	return s.Epochs
 }
 
+// shardSpec is what one shard of data-parallel training trains per
+// round.
+func (p *Params) shardSpec(base *ml.Spec) *ml.Spec {
+	s := ml.ShardSpec(base, p.Shards)
+	s.Epochs = max(p.LocalEpochs, 1)
+	if p.ShardBatchSize > 0 {
+		s.BatchSize = p.ShardBatchSize
+	}
+	if p.ShardLearningRate > 0 {
+		s.LearningRate = p.ShardLearningRate
+	}
+	return s
+}
+
 // trials lists a search's trials.
 func (p *Params) trials(s *ml.Spec) ([]tune.Trial, error) {
 	switch p.Method {
@@ -192,6 +210,7 @@ func (p *Params) check(op string) []fieldError {
 		"model": len(p.Model) > 0, "data": p.Data != nil, "validation": p.Validation != nil,
 		"k": p.K != 0, "seed": p.Seed != nil, "space": p.Space != nil, "method": p.Method != "",
 		"trials": p.Trials != 0, "shards": p.Shards != 0, "rounds": p.Rounds != 0, "local_epochs": p.LocalEpochs != 0,
+		"shard_batch_size": p.ShardBatchSize != 0, "shard_learning_rate": p.ShardLearningRate != 0,
 		"model_ref": p.ModelRef != "", "threshold": p.Threshold != 0, "probs": p.Probs, "parallelism": p.Parallelism != 0,
 	} {
 		if set && !strings.Contains(" "+uses+" ", " "+field+" ") {
@@ -227,6 +246,15 @@ func (p *Params) check(op string) []fieldError {
 	}
 	if p.LocalEpochs < 0 {
 		add("local_epochs", "%d is negative", p.LocalEpochs)
+	}
+	if p.ShardBatchSize < 0 || p.ShardBatchSize > ml.MaxBatchSize {
+		add("shard_batch_size", "%d is out of range (1..%d)", p.ShardBatchSize, ml.MaxBatchSize)
+	}
+	if p.ShardLearningRate < 0 || math.IsNaN(p.ShardLearningRate) || math.IsInf(p.ShardLearningRate, 0) {
+		add("shard_learning_rate", "%v must be a positive number", p.ShardLearningRate)
+	}
+	if (p.LocalEpochs != 0 || p.ShardBatchSize != 0 || p.ShardLearningRate != 0) && p.Shards <= 1 {
+		add("shards", "local_epochs, shard_batch_size and shard_learning_rate need shards > 1")
 	}
 	if p.Threshold < 0 || p.Threshold > 1 || math.IsNaN(p.Threshold) {
 		add("threshold", "%v is out of range (0 < threshold <= 1)", p.Threshold)
@@ -264,7 +292,7 @@ type fieldError struct{ field, msg string }
 
 // opFields lists the params each user-facing operator takes.
 var opFields = map[string]string{
-	OpTrain:    "model data validation shards rounds local_epochs seed parallelism",
+	OpTrain:    "model data validation shards rounds local_epochs shard_batch_size shard_learning_rate seed parallelism",
 	OpEvaluate: "data model_ref",
 	OpPredict:  "data model_ref threshold probs",
 	OpCrossval: "model data k seed parallelism",

@@ -24,9 +24,12 @@ type Prediction struct {
 	Probability float32   `json:"probability"`
 	Uncertain   bool      `json:"uncertain"`
 	Probs       []float32 `json:"probs,omitempty"`
-	// Index and TrueLabel are set when predicting over params.data.
+	// Index and TrueLabel are set when predicting over params.data, and
+	// Image (a PNG data URI of the item) for uncertain items, so the
+	// human stage that takes them can show them.
 	Index     *int   `json:"index,omitempty"`
 	TrueLabel string `json:"true_label,omitempty"`
+	Image     string `json:"image,omitempty"`
 }
 
 // predict labels items with a model.
@@ -124,6 +127,11 @@ func (o *Ops) predictData(ctx context.Context, t *worker.Task, p *Params) ([]tas
 			}
 			if pr.Uncertain {
 				uncertain++
+				pre := m.Preprocess
+				if data.Preprocess != nil {
+					pre = *data.Preprocess
+				}
+				pr.Image = imageURI(data.Item(i), pre, data.Shape)
 			}
 			f := fields{}
 			f.set("prediction_of", it.ID)

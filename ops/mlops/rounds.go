@@ -64,7 +64,9 @@ func (o *Ops) shards(ctx context.Context, t *worker.Task) ([]task.Item, error) {
 
 // round trains one shard for LocalEpochs epochs from the round's global
 // weights (the item's weights field; fresh weights in round 1) and emits
-// the shard's weights as a blob with the shard's size. Its random stream
+// the shard's weights as a blob with the shard's size. The shard's batch
+// size and learning rate are ml.ShardSpec's (the model's batch is the
+// global batch) unless params set them. Its random stream
 // is ml.RoundStream(round-1, shard), as in ml.TrainRounds, so a retried
 // microtask recomputes the same weights.
 func (o *Ops) round(ctx context.Context, t *worker.Task) ([]task.Item, error) {
@@ -80,8 +82,7 @@ func (o *Ops) round(ctx context.Context, t *worker.Task) ([]task.Item, error) {
 		if err != nil {
 			return nil, fmt.Errorf("item %s: %w", it.ID, err)
 		}
-		spec := ts.Clone()
-		spec.Epochs = max(p.LocalEpochs, 1)
+		spec := p.shardSpec(ts)
 		s, err := f.mustInt(fShard)
 		if err != nil {
 			return nil, fmt.Errorf("item %s: %w", it.ID, err)

@@ -29,6 +29,11 @@ import (
 const tinyNet = `{input: [1, 28, 28], layers: [{kind: conv, filters: 6, kernel: 5}, {kind: maxpool, size: 2}, {kind: dense, units: 32}],
         optimizer: adam, learning_rate: 0.003, epochs: 3, batch_size: 32, seed: 11}`
 
+// quickNet is tinyNet trained for one epoch with larger steps: for tests
+// that train it many times (folds, trials).
+const quickNet = `{input: [1, 28, 28], layers: [{kind: conv, filters: 6, kernel: 5}, {kind: maxpool, size: 2}, {kind: dense, units: 32}],
+        optimizer: adam, learning_rate: 0.01, epochs: 1, batch_size: 16, seed: 11}`
+
 var (
 	digitsOnce sync.Once
 	digits     *ml.Dataset

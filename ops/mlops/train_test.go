@@ -101,3 +101,5 @@ stages:
 		t.Fatalf("training loss did not fall: %+v", loss)
 	}
 }
+
+type blobRef = blob.Ref

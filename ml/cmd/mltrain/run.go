@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	testLimit := fs.Int("test-limit", 0, "evaluate only the first N test items (0: all)")
 	par := fs.Int("parallelism", 0, "goroutines per batch (0: GOMAXPROCS)")
 	shards := fs.Int("shards", 0, "data-parallel: split the training set into this many shards and train in rounds of one local epoch, averaging weights (0: single worker)")
+	plain := fs.Bool("plain-average", false, "data-parallel: shards train with the spec's batch size and learning rate (default: ml.ShardSpec, batch/shards and lr·√shards)")
 	every := fs.Int("report-every", 0, "also report every N batches")
 	valEach := fs.Bool("eval-each-epoch", true, "evaluate the test set after every epoch (single worker)")
 	modelOut := fs.String("out", "", "write the trained model file here")
@@ -144,7 +145,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	start := time.Now()
 	var m *ml.Model
 	if *shards > 0 {
-		m, err = trainRounds(ctx, b, spec, train, test, *shards, opts, emit)
+		m, err = trainRounds(ctx, b, spec, train, test, *shards, *plain, opts, emit)
 	} else {
 		m, err = ml.Train(ctx, b, spec, train, nil, opts)
 	}
@@ -192,7 +193,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-func trainRounds(ctx context.Context, b ml.Backend, spec *ml.Spec, train, test *ml.Dataset, k int,
+func trainRounds(ctx context.Context, b ml.Backend, spec *ml.Spec, train, test *ml.Dataset, k int, plain bool,
 	opts ml.TrainOptions, emit func(any, string)) (*ml.Model, error) {
 	parts, err := tune.Shards(train.Y, k, spec.Seed)
 	if err != nil {
@@ -205,8 +206,11 @@ func trainRounds(ctx context.Context, b ml.Backend, spec *ml.Spec, train, test *
 		}
 	}
 	rounds := spec.Epochs
-	local := spec.Clone()
-	local.Epochs = 1
+	local := ml.ShardSpec(spec, k)
+	if plain {
+		local = spec.Clone()
+		local.Epochs = 1
+	}
 	opts.Progress = nil
 	return ml.TrainRounds(ctx, b, local, shards, rounds, nil, opts, func(r int, w ml.Weights) error {
 		m := &ml.Model{Spec: *local, Classes: train.Classes, Weights: w}
