@@ -305,7 +305,7 @@ func adaptDemo(j *spec.Job, full bool, ds string) error {
 						o["mean"], o["std"] = mean, std
 					}
 				}
-			case "predict", "thumbnail":
+			case "predict":
 				if d, ok := s.Params["data"].(map[string]any); ok {
 					d["dataset"] = "fashion-mnist"
 				}

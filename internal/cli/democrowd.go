@@ -17,9 +17,9 @@ import (
 	"github.com/myriadhq/myriad/client"
 	"github.com/myriadhq/myriad/crowd"
 	"github.com/myriadhq/myriad/human/sim"
+	"github.com/myriadhq/myriad/internal/picture"
 	"github.com/myriadhq/myriad/ml"
 	"github.com/myriadhq/myriad/ml/dataset"
-	"github.com/myriadhq/myriad/ops/thumbnail"
 	"github.com/myriadhq/myriad/spec"
 )
 
@@ -141,29 +141,31 @@ func (cr *demoCrowdRun) start(ctx context.Context, r *demoReport) <-chan struct{
 }
 
 // demoAnswerer is how a simulated annotator "sees" a digit: it recognises
-// the picture the app shows (the same rendering of the same test image)
-// and knows its true label, then answers right with its accuracy, per
+// the picture the app shows (predict's picture of a test image) and knows
+// its true label, then answers right with its accuracy, per
 // crowd.Simulator. It sees nothing a person would not.
 func demoAnswerer(j *spec.Job) (sim.Answerer, error) {
-	var thumb, hum *spec.Stage
+	var pred, hum *spec.Stage
 	for i := range j.Stages {
 		switch j.Stages[i].Op {
-		case thumbnail.Op:
-			thumb = &j.Stages[i]
+		case "predict":
+			pred = &j.Stages[i]
 		case "human":
 			hum = &j.Stages[i]
 		}
 	}
-	if thumb == nil || hum == nil {
-		return nil, errors.New("demo: the simulated crowd needs a thumbnail stage and a human stage in the job; use --humans-only")
+	if pred == nil || hum == nil {
+		return nil, errors.New("demo: the simulated crowd needs a predict stage and a human stage in the job; use --humans-only")
 	}
 	var p struct {
-		Data thumbnail.Data `json:"data"`
-		Zoom int            `json:"zoom"`
+		Data struct {
+			Dataset string `json:"dataset"`
+			Split   string `json:"split"`
+		} `json:"data"`
 	}
-	raw, _ := json.Marshal(thumb.Params)
+	raw, _ := json.Marshal(pred.Params)
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, fmt.Errorf("demo: stage %s: %w", thumb.Name, err)
+		return nil, fmt.Errorf("demo: stage %s: %w", pred.Name, err)
 	}
 	split := dataset.Split(cmp.Or(p.Data.Split, "train"))
 	var d *ml.Dataset
@@ -179,48 +181,21 @@ func demoAnswerer(j *spec.Job) (sim.Answerer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: simulated crowd: %w", err)
 	}
-	labels := humanLabels(hum)
-	s, err := crowd.NewSimulator(1, labels)
+	s, err := crowd.NewSimulator(1, humanLabels(hum))
 	if err != nil {
 		return nil, fmt.Errorf("demo: simulated crowd: %w", err)
 	}
-	zoom := cmp.Or(p.Zoom, thumbnail.DefaultZoom)
-	truth := newPictureTruth(d, zoom)
+	ix, err := picture.NewIndex(d)
+	if err != nil {
+		return nil, fmt.Errorf("demo: simulated crowd: %w", err)
+	}
 	return sim.Modelled(s, func(t api.AnnotateTask) (string, string, bool) {
-		i, ok := truth.index(t.Display.Image)
+		i, ok := ix.Find(t.Display.Image)
 		if !ok {
 			return "", "", false
 		}
 		return strconv.Itoa(i), d.Classes[d.Y[i]], true
 	}), nil
-}
-
-// pictureTruth finds a dataset image by its picture: the pixels drawn
-// (every zoom-th of the PNG) are looked up among the dataset's.
-type pictureTruth struct {
-	zoom, channels int
-	byPixels       map[string]int
-}
-
-func newPictureTruth(d *ml.Dataset, zoom int) *pictureTruth {
-	t := &pictureTruth{zoom: zoom, channels: d.Shape[0], byPixels: make(map[string]int, d.Len())}
-	for i := range d.Len() {
-		if pix, err := thumbnail.Pixels(d, i); err == nil {
-			if _, dup := t.byPixels[string(pix)]; !dup {
-				t.byPixels[string(pix)] = i
-			}
-		}
-	}
-	return t
-}
-
-func (t *pictureTruth) index(uri string) (int, bool) {
-	pix, err := thumbnail.DecodeURI(uri, t.channels, t.zoom)
-	if err != nil {
-		return 0, false
-	}
-	i, ok := t.byPixels[string(pix)]
-	return i, ok
 }
 
 // humanLabels are the label names of a human stage's params.

@@ -18,7 +18,6 @@ import (
 	"github.com/myriadhq/myriad/ops"
 	"github.com/myriadhq/myriad/ops/imageops"
 	"github.com/myriadhq/myriad/ops/mlops"
-	"github.com/myriadhq/myriad/ops/thumbnail"
 	"github.com/myriadhq/myriad/server"
 	"github.com/myriadhq/myriad/worker"
 )
@@ -63,7 +62,6 @@ func builtinOps() map[string]coord.OpInfo {
 	for name, info := range mlops.CoordOps() {
 		m[name] = info
 	}
-	m[thumbnail.Op] = thumbnail.Info() // the demo's pictures for people
 	return m
 }
 
@@ -134,7 +132,6 @@ func (f *workerFlags) worker(url string, log *slog.Logger) (*worker.Worker, erro
 	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow}})
 	imageops.Register(reg, imageops.Options{IngestRoots: f.ingestRoots})
 	mlops.Register(reg)
-	thumbnail.Register(reg)
 	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain})
 }
 

@@ -17,8 +17,8 @@ import (
 
 	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/client"
+	"github.com/myriadhq/myriad/internal/picture"
 	"github.com/myriadhq/myriad/ml/dataset"
-	"github.com/myriadhq/myriad/ops/thumbnail"
 )
 
 // chromium is Debian's chromium, installed by scripts/deps.sh.
@@ -121,6 +121,10 @@ func TestDemoHumansOnlyInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ix, err := picture.NewIndex(test)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	ctx := newChromium(t)
 	st := waitJob(t, c, "a data-parallel training round to run", func(st *api.JobStatus) bool {
@@ -167,11 +171,10 @@ func TestDemoHumansOnlyInBrowser(t *testing.T) {
 			}
 			continue
 		}
-		pix, err := thumbnail.DecodeURI(src, 1, thumbnail.DefaultZoom)
-		if err != nil {
-			t.Fatal(err)
+		i, ok := ix.Find(src)
+		if !ok {
+			t.Fatalf("the picture shown is not a test image: %.80s…", src)
 		}
-		i := findImage(t, test.Len(), func(k int) []byte { p, _ := thumbnail.Pixels(test, k); return p }, pix)
 		label := test.Classes[test.Y[i]]
 		click := fmt.Sprintf(`document.querySelector('#buttons button[data-label=%q]').click()`, label)
 		if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](click)); err != nil {
@@ -219,16 +222,4 @@ func TestDemoHumansOnlyInBrowser(t *testing.T) {
 	if !strings.Contains(demo.out.String(), "model + people") {
 		t.Errorf("the demo printed no final accuracy:\n%s", tail(demo.out.String(), 20))
 	}
-}
-
-// findImage returns the index of the image whose pixels are pix.
-func findImage(t *testing.T, n int, pixels func(int) []byte, pix []byte) int {
-	t.Helper()
-	for k := range n {
-		if string(pixels(k)) == string(pix) {
-			return k
-		}
-	}
-	t.Fatal("the picture shown is not a test image")
-	return -1
 }
