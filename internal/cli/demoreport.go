@@ -119,7 +119,11 @@ func (r *demoReport) progressLine(st *api.JobStatus) {
 	left, untimed := r.eta(st)
 	eta := fmtDur(left)
 	if len(untimed) > 0 {
-		eta = "≥ " + eta + " (not timed yet: " + strings.Join(untimed, ", ") + ")"
+		names := untimed
+		if len(names) > 3 {
+			names = append(names[:3:3], fmt.Sprintf("%d more", len(untimed)-3))
+		}
+		eta = "≥ " + eta + " (not timed yet: " + strings.Join(names, ", ") + ")"
 	} else if st.ETA != nil {
 		eta += fmt.Sprintf(" (%.0f slot-s of work on %d slots", st.ETA.WorkS, st.ETA.Capacity)
 		if r.humanLeft > 0 {
