@@ -8,6 +8,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/myriadhq/myriad/ops/imageops"
 	"github.com/myriadhq/myriad/ops/mlops"
 	"github.com/myriadhq/myriad/spec"
 	"github.com/myriadhq/myriad/task"
@@ -17,6 +18,13 @@ import (
 type knownOps struct{}
 
 func (knownOps) Lookup(op string) (task.StageKind, bool) {
+	for _, b := range imageops.Builtins() { // examples/demo.yaml prepares its images too
+		if b.Name == op && b.Reduce {
+			return task.Reduce, true
+		} else if b.Name == op {
+			return task.Map, true
+		}
+	}
 	i, ok := mlops.CoordOps()[op]
 	if i.Reduce {
 		return task.Reduce, ok
