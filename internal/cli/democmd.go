@@ -324,13 +324,15 @@ var fashionClasses = ingest.FashionMNISTClasses
 
 func trimURL(u string) string { return strings.TrimSuffix(u, "/") }
 
-// quietLogger logs warnings and errors only, unless --log-level was given:
-// the demo's own lines say what happens.
+// quietLogger logs errors only, unless --log-level was given: the demo's
+// own lines say what happens (the server's warnings — a 404 for every
+// image the client checks before storing it, a lease requeued — would
+// drown them).
 func quietLogger(g *globals, cmd *cobra.Command) *slog.Logger {
 	if cmd.Flags().Changed("log-level") {
 		return g.logger()
 	}
-	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 }
 
 // humanK is the answers per item of the job's human stage.
