@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +64,12 @@ func demoCrowd(ctx context.Context, c *client.Client, url, dir, job string, df *
 	}
 	add := func(name string) (savedMember, error) {
 		a, err := c.CreateAnnotator(ctx, api.AnnotatorCreate{Name: name})
+		var ce *client.Error
+		for try := 2; errors.As(err, &ce) && ce.Status == http.StatusConflict && try < 10; try++ {
+			// Added by a demo stopped before it saved the crowd file: its
+			// token is lost, so this member gets a new name.
+			a, err = c.CreateAnnotator(ctx, api.AnnotatorCreate{Name: fmt.Sprintf("%s-%d", name, try)})
+		}
 		if err != nil {
 			return savedMember{}, fmt.Errorf("demo: add annotator %s: %w", name, err)
 		}
