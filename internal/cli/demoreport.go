@@ -40,6 +40,10 @@ type demoReport struct {
 	answerTime  time.Duration
 	firstAnswer time.Time
 	humanLeft   float64
+	meanTask    float64 // seconds, over the job's timed microtasks
+	// The first estimate of the total, made once a microtask was timed
+	// (people not counted yet), and when (job elapsed, seconds).
+	firstGuess, firstGuessAt float64
 }
 
 func newDemoReport(w io.Writer) *demoReport {
@@ -81,12 +85,17 @@ func (r *demoReport) update(ctx context.Context, c *client.Client, st *api.JobSt
 		}
 		r.stages[s.Name] = s.State
 	}
-	if eta, untimed := r.eta(st); len(untimed) == 0 && !st.State.Final() {
+	if eta, _, unknown := r.eta(st); !st.State.Final() {
 		total := st.Elapsed + eta
-		if r.predicted == 0 {
-			r.predicted, r.predictAt = total, st.Elapsed
+		if r.firstGuess == 0 && r.meanTask > 0 {
+			r.firstGuess, r.firstGuessAt = total, st.Elapsed
 		}
-		r.lastKnown = total
+		if len(unknown) == 0 {
+			if r.predicted == 0 {
+				r.predicted, r.predictAt = total, st.Elapsed
+			}
+			r.lastKnown = total
+		}
 	}
 	r.human(st)
 	if now.Sub(r.metricsAt) > 3*time.Second || st.State.Final() {
@@ -116,47 +125,71 @@ func (r *demoReport) progressLine(st *api.JobStatus) {
 	if total > 0 {
 		pct = 100 * float64(done) / float64(total)
 	}
-	left, untimed := r.eta(st)
+	left, guessed, unknown := r.eta(st)
 	eta := fmtDur(left)
-	if len(untimed) > 0 {
-		names := untimed
-		if len(names) > 3 {
-			names = append(names[:3:3], fmt.Sprintf("%d more", len(untimed)-3))
-		}
-		eta = "≥ " + eta + " (not timed yet: " + strings.Join(names, ", ") + ")"
-	} else if st.ETA != nil {
-		eta += fmt.Sprintf(" (%.0f slot-s of work on %d slots", st.ETA.WorkS, st.ETA.Capacity)
-		if r.humanLeft > 0 {
-			eta += fmt.Sprintf(", people %s", fmtDur(r.humanLeft))
-		}
-		eta += ")"
+	var notes []string
+	if len(guessed) > 0 {
+		eta = "~" + eta
+		notes = append(notes, fmt.Sprintf("%d stages not timed yet taken at the job's mean microtask, %s", len(guessed), fmtDur(r.meanTask)))
+	}
+	if st.ETA != nil && st.ETA.Capacity > 0 {
+		notes = append(notes, fmt.Sprintf("%.0f slot-s of timed work on %d slots", st.ETA.WorkS, st.ETA.Capacity))
+	}
+	if r.humanLeft > 0 {
+		notes = append(notes, "people "+fmtDur(r.humanLeft))
+	}
+	if len(unknown) > 0 {
+		eta = "≥ " + strings.TrimPrefix(eta, "~")
+		notes = append(notes, "and "+strings.Join(unknown, ", ")+" once people start")
+	}
+	if len(notes) > 0 {
+		eta += " (" + strings.Join(notes, "; ") + ")"
 	}
 	r.say("    %5.1f%% of %d microtasks, %s elapsed, ETA %s; running: %s", pct, total, fmtDur(st.Elapsed), eta, strings.Join(running, ", "))
 }
 
 // eta is the time left: the coordinator's estimate for the machines
-// (the source's §4 model over the stages timed so far) plus, for the
-// human stage, the answers still wanted at the pace people answer. It
-// lists the stages not timed yet, whose time the estimate lacks.
-func (r *demoReport) eta(st *api.JobStatus) (float64, []string) {
-	var untimed []string
+// (the source's §4 model over the stages timed so far), the stages not
+// timed yet at the job's mean microtask time (guessed), and for the human
+// stage the answers still wanted at the pace people answer; unknown lists
+// the human stages not started yet, whose time the estimate lacks.
+func (r *demoReport) eta(st *api.JobStatus) (left float64, guessed, unknown []string) {
 	timed := map[string]bool{}
+	var sum float64
+	var n int64
 	for _, s := range st.Stages {
 		if s.MeanMS > 0 || s.State == task.StageDone {
 			timed[s.Op] = true
 		}
-	}
-	for _, s := range st.Stages {
-		if s.State != task.StageDone && !timed[s.Op] && s.Op != "human" {
-			untimed = append(untimed, s.Name)
+		if s.MeanMS > 0 {
+			sum += s.MeanMS / 1000 * float64(s.Counts.Done)
+			n += s.Counts.Done
 		}
 	}
-	left := 0.0
+	if n > 0 {
+		r.meanTask = sum / float64(n)
+	}
 	if st.ETA != nil {
 		left = st.ETA.RemainingS
 	}
+	capacity := 1.0
+	if st.ETA != nil && st.ETA.Capacity > 0 {
+		capacity = float64(st.ETA.Capacity)
+	}
+	for _, s := range st.Stages {
+		if s.State == task.StageDone || timed[s.Op] || s.Op == "human" {
+			continue
+		}
+		guessed = append(guessed, s.Name)
+		tasks := max(float64(s.Expected-s.Counts.Done-s.Counts.Dead), 1)
+		left += tasks * r.meanTask / min(capacity, tasks)
+	}
 	r.humanLeft = 0
 	for _, h := range st.Human {
+		if h.Items+h.Model+h.Gold == 0 && h.State == "collecting" {
+			unknown = append(unknown, h.Stage) // its items have not come yet
+			continue
+		}
 		if h.State != "collecting" {
 			continue
 		}
@@ -166,7 +199,7 @@ func (r *demoReport) eta(st *api.JobStatus) (float64, []string) {
 			if r.answerTime > 0 && r.annotators > 0 {
 				r.humanLeft = wanted * r.answerTime.Seconds() / float64(r.annotators)
 			} else {
-				untimed = append(untimed, h.Stage)
+				unknown = append(unknown, h.Stage)
 			}
 		default:
 			pace := time.Since(r.firstAnswer).Seconds() / float64(h.Answers)
@@ -176,11 +209,11 @@ func (r *demoReport) eta(st *api.JobStatus) (float64, []string) {
 	if len(st.Human) == 0 {
 		for _, s := range st.Stages {
 			if s.Op == "human" && s.State != task.StageDone {
-				untimed = append(untimed, s.Name)
+				unknown = append(unknown, s.Name)
 			}
 		}
 	}
-	return left + r.humanLeft, untimed
+	return left + r.humanLeft, guessed, unknown
 }
 
 // settledAnswers estimates the answers given to settled items (k each).

@@ -173,9 +173,13 @@ func (s *demoSummary) finish() {
 func (r *demoReport) summary(s *demoSummary, st *api.JobStatus, took time.Duration) {
 	r.say("")
 	r.say("done: job %s %s in %s", st.ID, st.State, fmtDur(st.Elapsed))
+	if r.firstGuess > 0 {
+		r.say("  time      predicted %s at %s in (machines only, stages not timed yet guessed), actual %s",
+			fmtDur(r.firstGuess), fmtDur(r.firstGuessAt), fmtDur(st.Elapsed))
+	}
 	if r.predicted > 0 {
-		r.say("  time      predicted %s (first estimate, %s in), last estimate %s, actual %s",
-			fmtDur(r.predicted), fmtDur(r.predictAt), fmtDur(r.lastKnown), fmtDur(st.Elapsed))
+		r.say("            predicted %s at %s in (with people, once they started), last estimate %s",
+			fmtDur(r.predicted), fmtDur(r.predictAt), fmtDur(r.lastKnown))
 	}
 	srcs := make([]string, 0, len(s.BySource))
 	for k := range s.BySource {
