@@ -36,8 +36,13 @@ func (c *Coordinator) do(ctx context.Context, fn func(ctx context.Context, tx st
 	}
 }
 
-// writer groups queued ops into transactions until ctx ends.
+// writer groups queued ops into transactions until ctx ends. When it
+// ends, the batch being written still commits (its transaction does not
+// see the cancellation) and the ops already queued are written too, so a
+// clean stop loses no request it took: results reported just before a
+// SIGTERM are committed, not rolled back.
 func (c *Coordinator) writer(ctx context.Context) {
+	stx := context.WithoutCancel(ctx)
 	batch := make([]*op, 0, c.cfg.MaxBatchOps)
 	for {
 		batch = batch[:0]
@@ -45,29 +50,49 @@ func (c *Coordinator) writer(ctx context.Context) {
 		case o := <-c.ops:
 			batch = append(batch, o)
 		case <-ctx.Done():
+			c.flush(stx, batch)
 			return
 		}
-	gather:
-		for len(batch) < cap(batch) {
-			select {
-			case o := <-c.ops:
-				batch = append(batch, o)
-			default:
-				break gather
-			}
+		c.writeBatch(stx, batch)
+	}
+}
+
+// flush writes the ops still queued, in batches, until none is left.
+func (c *Coordinator) flush(ctx context.Context, batch []*op) {
+	for {
+		select {
+		case o := <-c.ops:
+			c.log.Info("stopping: writing queued requests", "ops", len(c.ops)+1)
+			c.writeBatch(ctx, append(batch[:0], o))
+		default:
+			return
 		}
-		err := c.runBatch(ctx, batch)
-		if err != nil && len(batch) > 1 {
-			// One op's failure must not fail the others: run each alone.
-			c.log.Warn("batch failed; retrying its requests one by one", "ops", len(batch), "err", err)
-			for _, o := range batch {
-				o.done <- c.runBatch(ctx, []*op{o})
-			}
-			continue
+	}
+}
+
+// writeBatch gathers more queued ops into batch, up to MaxBatchOps, runs
+// them in one transaction and answers each.
+func (c *Coordinator) writeBatch(ctx context.Context, batch []*op) {
+gather:
+	for len(batch) < cap(batch) {
+		select {
+		case o := <-c.ops:
+			batch = append(batch, o)
+		default:
+			break gather
 		}
+	}
+	err := c.runBatch(ctx, batch)
+	if err != nil && len(batch) > 1 {
+		// One op's failure must not fail the others: run each alone.
+		c.log.Warn("batch failed; retrying its requests one by one", "ops", len(batch), "err", err)
 		for _, o := range batch {
-			o.done <- err
+			o.done <- c.runBatch(ctx, []*op{o})
 		}
+		return
+	}
+	for _, o := range batch {
+		o.done <- err
 	}
 }
 

@@ -30,6 +30,7 @@ func Builtins() []Info {
 		{Name: "sleep", Doc: "waits params.ms milliseconds (or an item's sleep_ms) per microtask, then returns its items"},
 		{Name: "exec", Doc: "runs an allowed command per item (or per microtask) with JSON on stdin and stdout"},
 		{Name: "wordcount", Doc: "counts the words of each text item (a string, or an object's text field)"},
+		{Name: "hash", Doc: "returns {\"sha256\": hex} of each item (a string's text, else its compact JSON); params.rounds rehashes"},
 		{Name: "sum", Reduce: true, Doc: "adds up numbers and maps of numbers across all items into one item"},
 	}
 }
@@ -40,6 +41,7 @@ func Register(r *worker.Registry, opt Options) {
 	r.Handle("sleep", sleep)
 	r.Handle("exec", newExec(opt.Exec))
 	r.Handle("wordcount", worker.MapItems(wordcount))
+	r.Handle("hash", worker.MapItems(hashOp))
 	r.Handle("sum", sum)
 }
 

@@ -58,6 +58,13 @@ type Config struct {
 	// DrainTimeout is how long Run, once its context ends, lets running
 	// microtasks finish before handing them back.
 	DrainTimeout time.Duration
+	// RequestTimeout bounds a round trip to the coordinator beyond the
+	// time it may wait for work; a request with no answer by then is
+	// abandoned and retried, so a connection that went dead (a network
+	// partition drops packets without a reset) does not hold the worker's
+	// results until TCP gives up. Default: twice the coordinator's lease
+	// TTL, at least 10s.
+	RequestTimeout time.Duration
 	// Linger lets results of quick microtasks gather for up to this long
 	// before a round trip, so one request carries many.
 	Linger time.Duration
@@ -91,10 +98,12 @@ type Worker struct {
 	outbox []outcome
 	notify chan struct{} // a result is in the outbox
 
-	running map[int64]*run // owned by Run's goroutine
-	pending []outcome      // reported, not yet acknowledged
-	seq     uint64
-	hbEvery time.Duration
+	running  map[int64]*run // owned by Run's goroutine
+	pending  []outcome      // reported, not yet acknowledged
+	seq      uint64
+	hbEvery  time.Duration
+	leaseTTL time.Duration // as the coordinator last said
+	lastSent time.Time     // when the last round trip began
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -259,9 +268,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		idle := len(w.pending) == 0 && released == nil
 		if idle && draining {
-			// Nothing to say: wait for a result or the drain deadline.
-			w.waitEvent(ctx, time.Now().Add(w.hbEvery), drainUntil)
-			continue
+			// Nothing to report: wait for a result or the drain deadline,
+			// but not past the next heartbeat, which keeps the leases of
+			// the microtasks still running from expiring.
+			if next := w.lastSent.Add(w.hbEvery); time.Now().Before(next) {
+				w.waitEvent(ctx, next, drainUntil)
+				continue
+			}
 		}
 		if !idle && w.cfg.Linger > 0 && len(w.running) > 0 && len(w.pending) < free {
 			time.Sleep(w.cfg.Linger)
@@ -271,10 +284,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		// if there are free slots, or for stop notices if not; it is
 		// itself the heartbeat.
 		wait := time.Duration(0)
-		if idle && w.stats.Requests > 0 {
+		if idle && !draining && w.stats.Requests > 0 {
 			wait = min(w.cfg.MaxWait, w.hbEvery)
 		}
-		reqCtx, cancelReq := context.WithCancel(context.Background())
+		reqCtx, cancelReq := context.WithTimeout(context.Background(), wait+w.requestTimeout())
 		if wait > 0 {
 			// A long poll ends early when a result is ready to report
 			// or Run's context ends.
@@ -319,6 +332,14 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.sleep(ctx, backoff)
 		}
 	}
+}
+
+// requestTimeout is how long a round trip may take beyond its wait.
+func (w *Worker) requestTimeout() time.Duration {
+	if w.cfg.RequestTimeout > 0 {
+		return w.cfg.RequestTimeout
+	}
+	return max(2*w.leaseTTL, 10*time.Second)
 }
 
 // afterSend applies a response; it reports true if Run must return err.
@@ -389,12 +410,18 @@ func (w *Worker) waitEvent(ctx context.Context, until, drainUntil time.Time) {
 	}
 }
 
+// sleep waits d, or until ctx ends; once Run is draining (ctx already
+// ended) it waits the full d, so a retry backoff still holds.
 func (w *Worker) sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
+	done := ctx.Done()
+	if ctx.Err() != nil {
+		done = nil
+	}
 	select {
 	case <-t.C:
-	case <-ctx.Done():
+	case <-done:
 	}
 }
 
@@ -405,6 +432,7 @@ func (e *fatalError) Error() string { return e.msg }
 // send makes one round trip.
 func (w *Worker) send(ctx context.Context, want int, draining bool, released []api.TaskRef, wait time.Duration) (*api.SyncResponse, error) {
 	w.seq++
+	w.lastSent = time.Now()
 	req := &api.SyncRequest{
 		Worker: api.WorkerInfo{ID: w.id, Name: w.cfg.Name, Slots: w.cfg.Slots, Labels: w.cfg.Labels, Ops: w.reg.Ops(),
 			Load: hostLoad(), CPUs: runtime.NumCPU(), Version: Version, Cache: w.cacheInfo()},
@@ -474,6 +502,9 @@ func (w *Worker) send(ctx context.Context, want int, draining bool, released []a
 func (w *Worker) apply(execCtx context.Context, resp *api.SyncResponse) {
 	if resp.HeartbeatMS > 0 {
 		w.hbEvery = time.Duration(resp.HeartbeatMS) * time.Millisecond
+	}
+	if resp.LeaseTTLMS > 0 {
+		w.leaseTTL = time.Duration(resp.LeaseTTLMS) * time.Millisecond
 	}
 	for _, c := range resp.Cancel {
 		if r, ok := w.running[c.Task]; ok && r.lease.Token == c.Token {
