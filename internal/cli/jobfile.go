@@ -106,11 +106,11 @@ func (o opNames) CheckStage(raw *spec.Stage, s *task.Stage) []spec.ParamError {
 	if s.Op == human.Op {
 		return human.CheckStage(raw, s)
 	}
-	if info, ok := mlops.CoordOps()[s.Op]; ok && info.Check != nil {
-		return info.Check(raw, s)
-	}
 	if check := imageops.CheckParams(s.Op); check != nil {
 		return check(raw, s)
+	}
+	if info, ok := mlops.CoordOps()[s.Op]; ok && info.Check != nil {
+		return info.Check(raw, s)
 	}
 	return nil
 }

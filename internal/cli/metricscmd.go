@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"text/tabwriter"
 
@@ -64,6 +65,27 @@ func printMetrics(w io.Writer, points []api.MetricPoint) {
 		}
 		vals[k][p.Name] = p.Value
 	}
+	// Rows by stage, then series (each in order of first appearance),
+	// then step: one curve after another, however the microtasks that
+	// reported them interleaved.
+	first := map[string]int{}
+	for i, k := range rows {
+		for _, name := range []string{"stage\x00" + k.stage, "series\x00" + k.stage + "\x00" + k.series} {
+			if _, ok := first[name]; !ok {
+				first[name] = i
+			}
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
+		if x, y := first["stage\x00"+a.stage], first["stage\x00"+b.stage]; x != y {
+			return x < y
+		}
+		if x, y := first["series\x00"+a.stage+"\x00"+a.series], first["series\x00"+b.stage+"\x00"+b.series]; x != y {
+			return x < y
+		}
+		return a.step < b.step
+	})
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprint(tw, "STAGE\tSERIES\tSTEP")
 	for _, n := range names {
@@ -102,10 +124,19 @@ func latestMetrics(points []api.MetricPoint) []api.MetricPoint {
 	return out
 }
 
+// maxLatest bounds the rows status shows (a search has a curve per trial
+// and fold); metrics prints them all.
+const maxLatest = 16
+
 func printLatestMetrics(w io.Writer, points []api.MetricPoint) {
 	latest := latestMetrics(points)
 	if len(latest) == 0 {
 		return
+	}
+	more := 0
+	if len(latest) > maxLatest {
+		more = len(latest) - maxLatest
+		latest = latest[len(latest)-maxLatest:]
 	}
 	fmt.Fprintln(w, "\nlatest metrics (myriad metrics JOB for the curves):")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -114,4 +145,7 @@ func printLatestMetrics(w io.Writer, points []api.MetricPoint) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", p.Stage, p.Series, p.Name, p.Step, strconv.FormatFloat(p.Value, 'g', 5, 64))
 	}
 	tw.Flush()
+	if more > 0 {
+		fmt.Fprintf(w, "(%d earlier curves not shown)\n", more)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/myriadhq/myriad/blob"
+	"github.com/myriadhq/myriad/imgproc/pack"
 	"github.com/myriadhq/myriad/ml"
 	"github.com/myriadhq/myriad/ml/dataset"
 	"github.com/myriadhq/myriad/tensor"
@@ -17,24 +18,11 @@ import (
 )
 
 // PackedFormat is the manifest format of a packed dataset blob, as the
-// image pipeline's pack operator writes it: a JSON manifest (its ref is
-// the dataset's ref) naming a float32 [N, C, H, W] tensor blob, with the
-// class list, one class index per item and optional preprocessing.
-const PackedFormat = "myriad/dataset/v1"
-
-// maxManifest bounds a packed dataset's manifest.
-const maxManifest = 256 << 20
-
-// packedManifest is the part of the manifest training needs.
-type packedManifest struct {
-	Format     string         `json:"format"`
-	X          blob.Ref       `json:"x"`
-	Shape      []int          `json:"shape"`
-	Items      int            `json:"items"`
-	Classes    []string       `json:"classes"`
-	Y          []int          `json:"y"`
-	Preprocess *ml.Preprocess `json:"preprocess,omitempty"`
-}
+// image pipeline's pack operator writes it (package imgproc/pack): a JSON
+// manifest (its ref is the dataset's ref) naming a float32 [N, C, H, W]
+// tensor blob, with the class list, one class index per item and the
+// preprocessing.
+const PackedFormat = pack.Format
 
 // cacheSize is how many full datasets a worker keeps decoded: a
 // cross-validation's folds on one worker share one copy of MNIST.
@@ -147,30 +135,12 @@ func loadPacked(ctx context.Context, blobs blob.Store, ref blob.Ref) (*ml.Datase
 	if blobs == nil {
 		return nil, errors.New("load dataset: this worker has no blob store")
 	}
-	raw, err := blob.Get(ctx, blobs, ref, maxManifest)
-	if err != nil {
-		return nil, fmt.Errorf("load dataset %s: %w", ref, permanentIfMissing(err))
-	}
-	var m packedManifest
-	if err := json.Unmarshal(raw, &m); err != nil || m.Format != PackedFormat {
-		return nil, worker.Permanent(fmt.Errorf("load dataset %s: not a packed dataset (want a %q manifest)", ref, PackedFormat))
-	}
-	rc, err := blobs.Open(ctx, m.X)
-	if err != nil {
-		return nil, fmt.Errorf("load dataset %s: x: %w", ref, permanentIfMissing(err))
-	}
-	defer rc.Close()
-	x, err := tensor.Decode(rc)
-	if err != nil {
-		return nil, worker.Permanent(fmt.Errorf("load dataset %s: x: %w", ref, err))
-	}
-	want := append([]int{m.Items}, m.Shape...)
-	if x.DType != tensor.Float32 || !slices.Equal(x.Shape, want) || len(m.Y) != m.Items {
-		return nil, worker.Permanent(fmt.Errorf("load dataset %s: %w: x is %v %v and %d labels, manifest says float32 %v", ref, ml.ErrData, x.DType, x.Shape, len(m.Y), want))
-	}
-	d := &ml.Dataset{Shape: m.Shape, X: x.F32, Y: m.Y, Classes: m.Classes, Preprocess: m.Preprocess}
-	if err := d.Validate(); err != nil {
-		return nil, worker.Permanent(fmt.Errorf("load dataset %s: %w", ref, err))
+	d, err := pack.Load(ctx, blobs, ref)
+	switch {
+	case errors.Is(err, pack.ErrFormat) || errors.Is(err, ml.ErrData) || errors.Is(err, ml.ErrLabels) || errors.Is(err, tensor.ErrFormat):
+		return nil, worker.Permanent(err)
+	case err != nil:
+		return nil, permanentIfMissing(err)
 	}
 	return d, nil
 }
@@ -182,8 +152,9 @@ func permanentIfMissing(err error) error {
 	return err
 }
 
-// PackDataset writes d as a packed dataset (the pack operator's format)
-// and returns the manifest's ref: how tests and tools make a dataset blob.
+// PackDataset writes d as a packed dataset (the pack operator's format,
+// without item ids) and returns the manifest's ref: how tests and tools
+// make a dataset blob from an ml.Dataset.
 func PackDataset(ctx context.Context, blobs blob.Store, d *ml.Dataset) (blob.Ref, error) {
 	x := &tensor.Tensor{DType: tensor.Float32, Shape: append([]int{d.Len()}, d.Shape...), F32: d.X}
 	var buf bytes.Buffer
@@ -194,7 +165,7 @@ func PackDataset(ctx context.Context, blobs blob.Store, d *ml.Dataset) (blob.Ref
 	if err != nil {
 		return "", fmt.Errorf("pack dataset: %w", err)
 	}
-	raw, err := json.Marshal(packedManifest{Format: PackedFormat, X: xref, Shape: d.Shape, Items: d.Len(), Classes: d.Classes, Y: d.Y, Preprocess: d.Preprocess})
+	raw, err := json.Marshal(pack.Manifest{Format: PackedFormat, X: xref, Shape: d.Shape, Items: d.Len(), Classes: d.Classes, Y: d.Y, Preprocess: d.Preprocess})
 	if err != nil {
 		return "", fmt.Errorf("pack dataset: %w", err)
 	}

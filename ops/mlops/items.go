@@ -29,14 +29,12 @@ func itemFields(it task.Item) fields {
 	return f
 }
 
-// set adds or replaces a field.
-func (f fields) set(name string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", name, err)
+// set adds or replaces a field. A value JSON cannot hold (a NaN
+// loss) leaves the field out.
+func (f fields) set(name string, v any) {
+	if b, err := json.Marshal(v); err == nil {
+		f[name] = b
 	}
-	f[name] = b
-	return nil
 }
 
 // get decodes a field into v; it reports false if the field is absent.
@@ -171,8 +169,8 @@ func getWeights(ctx context.Context, blobs blob.Store, ref blob.Ref) (ml.Weights
 	return w, nil
 }
 
-// groupBy groups items by a string field, groups in order of first
-// appearance.
+// groupBy groups items by a string field; keys are sorted, items keep
+// their order within a group.
 func groupBy(items []task.Item, field string) ([]string, map[string][]fields, error) {
 	var keys []string
 	groups := map[string][]fields{}

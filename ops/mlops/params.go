@@ -16,13 +16,14 @@ import (
 const (
 	DefaultK         = 5
 	DefaultThreshold = 0.9
-	DefaultRounds    = 0 // the model's epochs
 	DefaultMaxTrials = 20
 	// MaxFolds and MaxShards bound fan-out so a typo cannot make a
 	// million microtasks.
 	MaxFolds  = 100
 	MaxShards = 1000
 	MaxRounds = 1000
+	// MaxSearchTasks bounds a search's trials × folds.
+	MaxSearchTasks = 10000
 )
 
 // Params are the params of every operator of this package; each uses the
@@ -206,15 +207,18 @@ func (p *Params) check(op string) []fieldError {
 		errs = append(errs, fieldError{field, fmt.Sprintf(format, args...)})
 	}
 	uses := opFields[op]
-	for field, set := range map[string]bool{
-		"model": len(p.Model) > 0, "data": p.Data != nil, "validation": p.Validation != nil,
-		"k": p.K != 0, "seed": p.Seed != nil, "space": p.Space != nil, "method": p.Method != "",
-		"trials": p.Trials != 0, "shards": p.Shards != 0, "rounds": p.Rounds != 0, "local_epochs": p.LocalEpochs != 0,
-		"shard_batch_size": p.ShardBatchSize != 0, "shard_learning_rate": p.ShardLearningRate != 0,
-		"model_ref": p.ModelRef != "", "threshold": p.Threshold != 0, "probs": p.Probs, "parallelism": p.Parallelism != 0,
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"model", len(p.Model) > 0}, {"data", p.Data != nil}, {"validation", p.Validation != nil},
+		{"k", p.K != 0}, {"seed", p.Seed != nil}, {"space", p.Space != nil}, {"method", p.Method != ""},
+		{"trials", p.Trials != 0}, {"shards", p.Shards != 0}, {"rounds", p.Rounds != 0}, {"local_epochs", p.LocalEpochs != 0},
+		{"shard_batch_size", p.ShardBatchSize != 0}, {"shard_learning_rate", p.ShardLearningRate != 0},
+		{"model_ref", p.ModelRef != ""}, {"threshold", p.Threshold != 0}, {"probs", p.Probs}, {"parallelism", p.Parallelism != 0},
 	} {
-		if set && !strings.Contains(" "+uses+" ", " "+field+" ") {
-			add(field, "does not apply to %s (its params: %s)", op, uses)
+		if f.set && !strings.Contains(" "+uses+" ", " "+f.name+" ") {
+			add(f.name, "does not apply to %s (its params: %s)", op, uses)
 		}
 	}
 	var spec *ml.Spec
@@ -259,6 +263,9 @@ func (p *Params) check(op string) []fieldError {
 	if p.Threshold < 0 || p.Threshold > 1 || math.IsNaN(p.Threshold) {
 		add("threshold", "%v is out of range (0 < threshold <= 1)", p.Threshold)
 	}
+	if p.Trials < 0 {
+		add("trials", "%d is negative", p.Trials)
+	}
 	if p.Parallelism < 0 {
 		add("parallelism", "%d is negative", p.Parallelism)
 	}
@@ -274,6 +281,10 @@ func (p *Params) check(op string) []fieldError {
 			trials, err := p.trials(spec)
 			if err != nil {
 				add("method", "%v", err)
+			}
+			if n := len(trials) * p.k(); n > MaxSearchTasks {
+				add("space", "%d trials × %d folds is %d microtasks, more than %d", len(trials), p.k(), n, MaxSearchTasks)
+				trials = nil
 			}
 			// Every configuration must be a valid network: an impossible
 			// shape in trial 7 is reported now, not after six trials ran.

@@ -3,6 +3,7 @@ package mlops
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/myriadhq/myriad/blob"
 	"github.com/myriadhq/myriad/ml"
@@ -41,7 +42,7 @@ func (o *Ops) shards(ctx context.Context, t *worker.Task) ([]task.Item, error) {
 		if err := data.CheckAllClasses(); err != nil {
 			return nil, worker.Permanent(fmt.Errorf("item %s: %w", it.ID, err))
 		}
-		if !equalInts(data.Shape, base.Input) {
+		if !slices.Equal(data.Shape, base.Input) {
 			return nil, worker.Permanent(fmt.Errorf("item %s: %w: items are %v, the model's input is %v", it.ID, ml.ErrData, data.Shape, base.Input))
 		}
 		if _, err := tune.Shards(data.Y, p.Shards, p.seed(base)); err != nil {
@@ -198,7 +199,7 @@ func (o *Ops) merge(ctx context.Context, t *worker.Task) ([]task.Item, error) {
 		}
 		sortBy(order, func(i int) int { return res[i].Shard })
 		if len(res) != p.Shards {
-			return nil, fmt.Errorf("item %s: %d shard results, want %d (a shard's microtask is dead)", of, len(res), p.Shards)
+			return nil, worker.Permanent(fmt.Errorf("item %s: %d shard results, want %d (a shard's microtask is dead)", of, len(res), p.Shards))
 		}
 		ws := make([]ml.Weights, len(res))
 		sizes := make([]int, len(res))
@@ -278,16 +279,4 @@ func (o *Ops) merge(ctx context.Context, t *worker.Task) ([]task.Item, error) {
 		out = append(out, item)
 	}
 	return out, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
