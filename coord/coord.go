@@ -50,6 +50,9 @@ type Coordinator struct {
 	// sweepKick wakes the sweeper when a retry is due sooner than it
 	// planned to look.
 	sweepKick chan struct{}
+	// opMeans, while set, holds opMeanLocked's answer for every operator,
+	// so that a status of every job costs linear time (snapshot.go).
+	opMeans map[string]float64
 
 	startOnce, stopOnce sync.Once
 	cancel              context.CancelFunc

@@ -24,9 +24,11 @@ func (c *Coordinator) Retry(ctx context.Context, id string) (int64, error) {
 	err := c.do(ctx, func(ctx context.Context, tx store.Tx) error {
 		n, refusal = 0, nil
 		j := c.jobs[id]
-		if j == nil && c.shared() {
+		if c.shared() {
+			// Another coordinator may have ended the job, or changed its
+			// counts, since this one last refreshed: go by the store.
 			var err error
-			if j, err = c.loadJobLocked(ctx, id); err != nil {
+			if j, err = c.freshJobLocked(ctx, id); err != nil {
 				return err
 			}
 		}
@@ -135,4 +137,35 @@ func (c *Coordinator) endedJobLocked(ctx context.Context, id string) (*jobRT, er
 		}
 	}
 	return j, nil, nil
+}
+
+// freshJobLocked returns the cached job with its stage states and counts
+// as the store has them now, loading it if it is not cached; nil if the
+// store says it is not running.
+func (c *Coordinator) freshJobLocked(ctx context.Context, id string) (*jobRT, error) {
+	job, err := c.st.JobGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && job.State != task.JobRunning {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	j := c.jobs[id]
+	if j == nil {
+		return c.loadJobLocked(ctx, id)
+	}
+	states, err := c.st.StageStates(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := c.st.TaskCounts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range j.stages {
+		if i < len(states) && i < len(counts) {
+			s.state, s.counts = states[i], counts[i]
+		}
+	}
+	return j, nil
 }

@@ -17,6 +17,8 @@ func (c *Coordinator) ActiveJobs() []*api.JobStatus {
 		seq int64
 		st  *api.JobStatus
 	}
+	c.opMeans = c.allOpMeansLocked()
+	defer func() { c.opMeans = nil }()
 	rs := make([]ranked, 0, len(c.jobs))
 	for _, j := range c.jobs {
 		rs = append(rs, ranked{j.seq, c.liveStatusLocked(j)})
@@ -32,3 +34,30 @@ func (c *Coordinator) ActiveJobs() []*api.JobStatus {
 // Stopped is closed when the coordinator stops, so that long-lived
 // responses (the event stream) can end before the HTTP server drains.
 func (c *Coordinator) Stopped() <-chan struct{} { return c.stopped }
+
+// allOpMeansLocked is opMeanLocked for every operator at once.
+func (c *Coordinator) allOpMeansLocked() map[string]float64 {
+	type acc struct {
+		sum float64
+		n   int64
+	}
+	accs := map[string]*acc{}
+	for _, j := range c.jobs {
+		for _, s := range j.stages {
+			a := accs[s.def.Op]
+			if a == nil {
+				a = &acc{}
+				accs[s.def.Op] = a
+			}
+			a.sum += s.sumSec
+			a.n += s.doneN
+		}
+	}
+	out := make(map[string]float64, len(accs))
+	for op, a := range accs {
+		if a.n > 0 {
+			out[op] = a.sum / float64(a.n)
+		}
+	}
+	return out
+}

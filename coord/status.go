@@ -201,6 +201,10 @@ func (c *Coordinator) etaLocked(j *jobRT) *api.ETA {
 
 // opMeanLocked is the mean time of op's microtasks in any active job.
 func (c *Coordinator) opMeanLocked(op string) (float64, bool) {
+	if c.opMeans != nil { // a snapshot of many jobs (snapshot.go)
+		m, ok := c.opMeans[op]
+		return m, ok
+	}
 	var sum float64
 	var n int64
 	for _, j := range c.jobs {

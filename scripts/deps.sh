@@ -15,6 +15,8 @@ command -v sh >/dev/null || need+=(dash)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 # The network partition test puts a worker in a network namespace (internal/e2e/partition_test.go).
 command -v ip >/dev/null || need+=(iproute2)
+# The dashboard's script tests run on Node (server/dashboard_test.go).
+command -v node >/dev/null || need+=(nodejs)
 if [ ${#need[@]} -gt 0 ]; then
 	apt_install "${need[@]}"
 fi

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/myriadhq/myriad/api"
@@ -39,8 +40,10 @@ type JobsEvent struct {
 // events streams server-sent events for the dashboard: "jobs" (deltas of
 // the active jobs, see JobsEvent), "workers" (the workers list, when it
 // changed) and, with ?job=ID, "job" (that job's full status, when it
-// changed). Events are sent at most every interval_ms (default 1000), so
-// the cost per viewer is bounded however busy the coordinator is.
+// changed, after a first "throughput" event with the job's history of
+// done counts); ?topics=jobs,workers,job picks some (default all). Events are
+// sent at most every interval_ms (default 1000), so the cost per viewer
+// is bounded however busy the coordinator is.
 func (a *api0) events(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	every := defaultEventEvery
@@ -52,7 +55,23 @@ func (a *api0) events(w http.ResponseWriter, r *http.Request) {
 		}
 		every = max(time.Duration(ms)*time.Millisecond, minEventEvery)
 	}
+	topics := map[string]bool{"jobs": true, "workers": true, "job": true}
+	if v := q.Get("topics"); v != "" {
+		topics = map[string]bool{}
+		for _, t := range strings.Split(v, ",") {
+			switch t {
+			case "jobs", "workers", "job":
+				topics[t] = true
+			default:
+				writeError(w, r, fmt.Errorf("topics: unknown topic %q (want jobs, workers or job): %w", t, errBadRequest))
+				return
+			}
+		}
+	}
 	jobID := q.Get("job")
+	if !topics["job"] {
+		jobID = ""
+	}
 	if jobID != "" {
 		if _, err := a.c.Job(r.Context(), jobID); err != nil {
 			writeError(w, r, err)
@@ -67,7 +86,7 @@ func (a *api0) events(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, "retry: 3000\n\n")
 
-	s := &eventState{a: a, r: r, jobID: jobID, sent: map[string]string{}}
+	s := &eventState{a: a, r: r, jobID: jobID, jobs: topics["jobs"], workers: topics["workers"], sent: map[string]string{}}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	lastWrite := time.Now()
@@ -99,56 +118,78 @@ type eventState struct {
 	a       *api0
 	r       *http.Request
 	jobID   string
+	jobs    bool              // send "jobs" events
+	workers bool              // send "workers" events
 	sent    map[string]string // active job id -> fingerprint
-	workers []byte
+	lastWs  []byte
 	job     []byte
+	// jobWasActive: the watched job was active at the last tick, so one
+	// more read catches its final status.
+	jobWasActive bool
 }
 
 // emit writes the events due now and reports how many it wrote.
 func (s *eventState) emit(w http.ResponseWriter, full bool) (int, error) {
 	n := 0
 	active := s.a.c.ActiveJobs()
-	ev := JobsEvent{Full: full, Changed: []*api.JobStatus{}, Ended: []*api.JobStatus{}, Time: time.Now().UTC()}
 	now := make(map[string]string, len(active))
 	for _, st := range active {
-		fp := fingerprint(st)
-		now[st.ID] = fp
-		if full || s.sent[st.ID] != fp {
-			ev.Changed = append(ev.Changed, st)
+		now[st.ID] = fingerprint(st)
+	}
+	var ended []*api.JobStatus
+	if s.jobs {
+		ev := JobsEvent{Full: full, Changed: []*api.JobStatus{}, Ended: []*api.JobStatus{}, Time: time.Now().UTC()}
+		for _, st := range active {
+			if full || s.sent[st.ID] != now[st.ID] {
+				ev.Changed = append(ev.Changed, st)
+			}
+		}
+		for id := range s.sent {
+			if _, ok := now[id]; ok {
+				continue
+			}
+			if len(ev.Ended) == maxEndedPerTick {
+				ev.Resync = true
+				break
+			}
+			st, err := s.a.c.Job(s.r.Context(), id)
+			if err != nil {
+				continue // deleted or the store failed: the next reload shows it
+			}
+			ev.Ended = append(ev.Ended, st)
+		}
+		s.sent, ended = now, ev.Ended
+		if full || len(ev.Changed) > 0 || len(ev.Ended) > 0 || ev.Resync {
+			if err := writeEvent(w, "jobs", ev); err != nil {
+				return n, err
+			}
+			n++
 		}
 	}
-	for id := range s.sent {
-		if _, ok := now[id]; ok {
-			continue
+	if s.workers {
+		ws := slices.DeleteFunc(s.a.c.Workers(), func(w task.Worker) bool { return w.ID == human.WorkerID })
+		if b, err := json.Marshal(ws); err == nil && (full || !bytes.Equal(b, s.lastWs)) {
+			s.lastWs = b
+			if err := writeRaw(w, "workers", b); err != nil {
+				return n, err
+			}
+			n++
 		}
-		if len(ev.Ended) == maxEndedPerTick {
-			ev.Resync = true
-			break
-		}
-		st, err := s.a.c.Job(s.r.Context(), id)
-		if err != nil {
-			continue // deleted or the store failed: the next reload shows it
-		}
-		ev.Ended = append(ev.Ended, st)
 	}
-	s.sent = now
-	if full || len(ev.Changed) > 0 || len(ev.Ended) > 0 {
-		if err := writeEvent(w, "jobs", ev); err != nil {
-			return n, err
+	if s.jobID != "" && full {
+		if tp := s.a.tp.get(s.jobID); tp != nil {
+			if err := writeEvent(w, "throughput", tp); err != nil {
+				return n, err
+			}
+			n++
 		}
-		n++
-	}
-	ws := slices.DeleteFunc(s.a.c.Workers(), func(w task.Worker) bool { return w.ID == human.WorkerID })
-	if b, err := json.Marshal(ws); err == nil && (full || !bytes.Equal(b, s.workers)) {
-		s.workers = b
-		if err := writeRaw(w, "workers", b); err != nil {
-			return n, err
-		}
-		n++
 	}
 	if s.jobID != "" {
+		// A job's full status costs a store read once it has ended: read
+		// it while it runs, and once more when it ends (or reopens).
 		_, activeNow := now[s.jobID]
-		if full || activeNow || s.job == nil || ev.Resync || endedNow(ev.Ended, s.jobID) {
+		if full || activeNow || s.jobWasActive || endedNow(ended, s.jobID) {
+			s.jobWasActive = activeNow
 			st, err := s.a.c.Job(s.r.Context(), s.jobID)
 			if err == nil {
 				err = s.a.addHuman(s.r, st)

@@ -30,11 +30,12 @@ func OpenAPI() []byte { return openapiSpec }
 // api0 holds what the handlers need.
 type api0 struct {
 	c       *coord.Coordinator
-	h       *human.HTTP  // nil without human stages
-	maxBody int64        // job submissions
-	maxSync int64        // worker round trips
-	blobs   http.Handler // /v1/blobs, nil without a blob store
-	m       *metrics     // /metrics
+	h       *human.HTTP    // nil without human stages
+	maxBody int64          // job submissions
+	maxSync int64          // worker round trips
+	blobs   http.Handler   // /v1/blobs, nil without a blob store
+	m       *metrics       // /metrics
+	tp      *throughputLog // jobs' done counts over time; nil if not kept
 }
 
 func (a *api0) submit(w http.ResponseWriter, r *http.Request) {

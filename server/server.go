@@ -73,6 +73,7 @@ type Server struct {
 	done  chan error
 	once  sync.Once
 	ready chan struct{}
+	wg    sync.WaitGroup // the throughput sampler
 }
 
 // New checks cfg; Start does the work.
@@ -156,8 +157,11 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	s.ln = ln
+	tp := newThroughputLog()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); tp.run(context.WithoutCancel(ctx), c) }() // ends when the coordinator stops
 	s.http = &http.Server{
-		Handler:           Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs, Human: s.h, metrics: m}),
+		Handler:           Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs, Human: s.h, metrics: m, throughput: tp}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -216,6 +220,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			// it first and then drain the HTTP side.
 			s.stopServices()
 			err = s.http.Shutdown(ctx)
+			s.wg.Wait()
 		} else {
 			s.stopServices()
 		}
@@ -247,6 +252,8 @@ type HandlerOptions struct {
 	// metrics is fed by the coordinator's hooks (Server sets both up);
 	// without it /metrics serves the gauges only.
 	metrics *metrics
+	// throughput, if set, is the history the job page's chart starts from.
+	throughput *throughputLog
 }
 
 // Handler serves the API over a coordinator.
@@ -259,6 +266,7 @@ func Handler(c *coord.Coordinator, opt HandlerOptions) http.Handler {
 		a.h = opt.Human.HTTP()
 	}
 	a.m = cmp.Or(opt.metrics, newMetrics())
+	a.tp = opt.throughput
 	a.m.c, a.m.h = c, opt.Human
 	mux := http.NewServeMux()
 	for _, rt := range routes {

@@ -60,8 +60,20 @@ func submitCmd(g *globals) *cobra.Command {
 // watch shows progress until the job ends and turns its end into an exit
 // code.
 func watch(ctx context.Context, g *globals, c *client.Client, id string) error {
-	p := newProgress(g.stderr)
-	st, err := c.Wait(ctx, id, p.update)
+	update := newProgress(g.stderr).update
+	if g.json {
+		// One JSON status per line on stdout (at most one a second, and
+		// the last), for scripts.
+		enc := json.NewEncoder(g.stdout)
+		var last time.Time
+		update = func(st *api.JobStatus) {
+			if st.State.Final() || time.Since(last) >= time.Second {
+				last = time.Now()
+				enc.Encode(st)
+			}
+		}
+	}
+	st, err := c.Wait(ctx, id, update)
 	if err != nil {
 		return err
 	}
@@ -118,7 +130,7 @@ func statusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if watchFlag && !g.json {
+			if watchFlag {
 				return watch(ctx, g, c, id)
 			}
 			st, err := c.Job(ctx, id)
@@ -136,7 +148,7 @@ func statusCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVarP(&watchFlag, "watch", "w", false, "keep showing progress until the job ends")
+	cmd.Flags().BoolVarP(&watchFlag, "watch", "w", false, "keep showing progress until the job ends (with --json: one status per line)")
 	return cmd
 }
 

@@ -115,7 +115,14 @@ func fmtETA(st *api.JobStatus) string {
 	if st.State.Final() {
 		return "-"
 	}
-	if st.ETA == nil || !st.ETA.Known {
+	switch {
+	case st.ETA == nil:
+		return "?"
+	case !st.ETA.Known && st.ETA.RemainingS > 0:
+		// Some remaining stage has no timing yet, so its work is left
+		// out: a lower bound (as the dashboard shows it).
+		return "≥" + fmtDur(st.ETA.RemainingS)
+	case !st.ETA.Known:
 		return "?"
 	}
 	return fmtDur(st.ETA.RemainingS)

@@ -138,6 +138,21 @@ func newRoot(g *globals) *cobra.Command {
 		aggregateCmd(g), versionCmd(g),
 		annotatorsCmd(g), answersCmd(g),
 		metricsCmd(g),
+		retryCmd(g),
 	)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.checkLogFlags() }
 	return root
+}
+
+// checkLogFlags refuses a --log-format or --log-level it does not know,
+// rather than silently logging in another way.
+func (g *globals) checkLogFlags() error {
+	if g.logFormat != "text" && g.logFormat != "json" {
+		return badInput(fmt.Errorf("--log-format: %q is neither text nor json", g.logFormat))
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return badInput(fmt.Errorf("--log-level: %q is not debug, info, warn or error", g.logLevel))
+	}
+	return nil
 }

@@ -34,6 +34,7 @@ func upCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(g.stdout, "myriad is up at %s (data in %s, %d local slots)\n", s.URL(), sf.data, wf.slots)
 			fmt.Fprintf(g.stdout, "  submit a job:  myriad submit job.yaml --server %s\n", s.URL())
+			fmt.Fprintf(g.stdout, "  dashboard:     %s/ui/\n", s.URL())
 			select {
 			case <-ctx.Done():
 				fmt.Fprintln(g.stderr, "stopping")

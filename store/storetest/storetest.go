@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"FinishFencing", testFinishFencing},
 		{"FailWakeRefund", testFailWake},
 		{"CancelAndRevive", testCancelRevive},
+		{"RetryReopensJob", testRetryReopen},
 		{"PendingBuffer", testPending},
 		{"OutputsAndResults", testResults},
 		{"RunningAndWorkers", testRunningWorkers},

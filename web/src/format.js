@@ -5,6 +5,7 @@ export function fmtDur(sec) {
   if (sec == null || !isFinite(sec) || sec < 0) return '–';
   if (sec < 10) return sec.toFixed(1) + 's';
   sec = Math.round(sec);
+  if (sec < 60) return sec + 's';
   if (sec < 3600) return Math.floor(sec / 60) + 'm' + String(sec % 60).padStart(2, '0') + 's';
   if (sec < 86400) return Math.floor(sec / 3600) + 'h' + String(Math.floor(sec / 60) % 60).padStart(2, '0') + 'm';
   return Math.floor(sec / 86400) + 'd' + String(Math.floor(sec / 3600) % 24).padStart(2, '0') + 'h';
@@ -23,10 +24,13 @@ export function fmtAgo(iso, now) {
   return fmtDur(Math.max(0, (now - t) / 1000)) + ' ago';
 }
 
-/** eta is the job's ETA as text: '–' once it ended, '?' while unknown. */
+/** eta is the job's ETA as text: '–' once it ended, '?' while nothing
+ * is known; while some stage has no timing yet (so its work is left out)
+ * the estimate is a lower bound, shown as '≥ 1m05s'. */
 export function eta(job) {
   if (job.state !== 'running') return '–';
-  if (!job.eta || !job.eta.known) return '?';
+  if (!job.eta) return '?';
+  if (!job.eta.known) return job.eta.remaining_s > 0 ? '≥ ' + fmtDur(job.eta.remaining_s) : '?';
   return fmtDur(job.eta.remaining_s);
 }
 
@@ -124,4 +128,17 @@ export function page(list, n, size) {
   const pages = Math.max(1, Math.ceil(list.length / size));
   const p = Math.min(Math.max(0, n), pages - 1);
   return { items: list.slice(p * size, p * size + size), page: p, pages };
+}
+
+/** rates turns samples of a done count at times ts (seconds) into the
+ * rate between each sample and the one before: [[times], [per second]]. */
+export function rates(ts, done) {
+  const xs = [], ys = [];
+  for (let i = 1; i < ts.length; i++) {
+    const dt = ts[i] - ts[i - 1];
+    if (dt <= 0) continue;
+    xs.push(ts[i]);
+    ys.push(Math.max(0, (done[i] - done[i - 1]) / dt));
+  }
+  return [xs, ys];
 }

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fmtDur, progress, shares, layers, curves, filterJobs, page, eta } from './format.js';
+import { fmtDur, progress, shares, layers, curves, filterJobs, page, eta, rates } from './format.js';
 
 test('fmtDur', () => {
   assert.equal(fmtDur(1.23), '1.2s');
   assert.equal(fmtDur(184), '3m04s');
+  assert.equal(fmtDur(16.4), '16s');
   assert.equal(fmtDur(7500), '2h05m');
   assert.equal(fmtDur(-1), '–');
 });
@@ -18,6 +19,8 @@ test('progress and shares of a job', () => {
   assert.deepEqual(shares(job.stages[0]), { done: 0.4, running: 0.2, failed: 0, dead: 0.1 });
   assert.equal(eta({ state: 'running', eta: { known: true, remaining_s: 65 } }), '1m05s');
   assert.equal(eta({ state: 'completed' }), '–');
+  assert.equal(eta({ state: 'running', eta: { known: false, remaining_s: 12 } }), '≥ 12s');
+  assert.equal(eta({ state: 'running', eta: { known: false, remaining_s: 0 } }), '?');
 });
 
 test('layers of a DAG', () => {
@@ -55,4 +58,9 @@ test('filter and page jobs', () => {
   assert.deepEqual(filterJobs(jobs, '', 'BIG').map((j) => j.id), ['j3']);
   const p = page([1, 2, 3, 4, 5], 9, 2);
   assert.deepEqual(p, { items: [5], page: 2, pages: 3 });
+});
+
+test('rates from samples of a done count', () => {
+  assert.deepEqual(rates([10, 12, 12, 14], [0, 10, 10, 30]), [[12, 14], [5, 10]]);
+  assert.deepEqual(rates([], []), [[], []]);
 });

@@ -6,7 +6,7 @@ import { h, render } from 'preact';
 import { useState, useEffect, useRef } from 'preact/hooks';
 import htm from 'htm';
 import uPlot from 'uplot';
-import { fmtDur, fmtRate, fmtAgo, eta, stageTotal, progress, shares, layers, curves, filterJobs, page } from './format.js';
+import { fmtDur, fmtRate, fmtAgo, eta, stageTotal, progress, shares, layers, curves, filterJobs, page, rates } from './format.js';
 
 const html = htm.bind(h);
 const PAGE = 50;
@@ -43,7 +43,7 @@ function useEvents(query, handlers) {
     const es = new EventSource('/v1/events' + query);
     es.onopen = () => setLive(true);
     es.onerror = () => setLive(false);
-    for (const name of ['jobs', 'workers', 'job']) {
+    for (const name of ['jobs', 'workers', 'job', 'throughput']) {
       es.addEventListener(name, (e) => ref.current[name] && ref.current[name](JSON.parse(e.data)));
     }
     return () => es.close();
@@ -68,7 +68,13 @@ function Bar({ s }) {
 
 function JobBar({ job }) {
   const p = progress(job);
-  return html`<div class="bar" title=${(p * 100).toFixed(1) + '%'}><span class=${'seg ' + (job.counts && job.counts.dead ? 'dead' : 'done')} style=${{ width: (p * 100).toFixed(2) + '%' }}></span></div>`;
+  const c = job.counts || {};
+  const ended = (c.done || 0) + (c.dead || 0) + (c.canceled || 0);
+  // The ended share split into done and dead, plus what runs now.
+  const dead = ended > 0 ? p * (c.dead || 0) / ended : 0;
+  const run = p < 1 && ended > 0 ? Math.min(1 - p, p * (c.running || 0) / ended) : 0;
+  const seg = (cls, f) => f > 0 && html`<span class=${'seg ' + cls} style=${{ width: (f * 100).toFixed(2) + '%' }}></span>`;
+  return html`<div class="bar" title=${(p * 100).toFixed(1) + '%'}>${seg('done', p - dead)}${seg('dead', dead)}${seg('running', run)}</div>`;
 }
 
 function State({ state }) {
@@ -96,7 +102,7 @@ function Jobs() {
     setErr('');
   }, (e) => setErr(e.message));
   useEffect(() => { reload(); }, []);
-  const live = useEvents('', {
+  const live = useEvents('?topics=jobs', {
     jobs: (ev) => {
       setJobs((old) => {
         const m = new Map(old);
@@ -220,9 +226,7 @@ function Dag({ stages }) {
     ${col.map((s) => { const c = s.counts; return html`<div class=${'stage ss-' + s.state} data-stage=${s.name} key=${s.name}>
       <div class="stage-h"><b>${s.name}</b> <span class="muted">${s.op} · ${s.kind}</span> <span class="sstate">${s.state}</span></div>
       <${Bar} s=${s} />
-      <div class="stage-n"><span class="k-done">${c.done}</span>/${stageTotal(s)} done ·
-        <span class="k-running">${c.running}</span> running · <span class="k-failed">${c.failed}</span> failed ·
-        <span class="k-dead">${c.dead}</span> dead${c.ready ? ' · ' + c.ready + ' ready' : ''}${s.mean_ms ? ' · ' + fmtDur(s.mean_ms / 1000) + ' each' : ''}</div>
+      <div class="stage-n"><span class="k-done">${c.done}</span>${'/' + stageTotal(s) + ' done · '}<span class="k-running">${c.running}</span>${' running · '}<span class="k-failed">${c.failed}</span>${' failed · '}<span class="k-dead">${c.dead}</span>${' dead'}${c.ready ? ' · ' + c.ready + ' ready' : ''}${s.mean_ms ? ' · ' + fmtDur(s.mean_ms / 1000) + ' each' : ''}</div>
       ${(s.after || []).filter((a) => a !== 'input').length > 0 && html`<div class="after muted">← ${s.after.join(', ')}</div>`}
     </div>`; })}
   </div>`)}</div>`;
@@ -235,7 +239,12 @@ function Job({ id }) {
   const [tp, setTp] = useState([[], []]); // throughput samples: time (s), microtasks/s
   const last = useRef(null);
   useEffect(() => { setJob(null); setTp([[], []]); last.current = null; getJSON('/v1/jobs/' + encodeURIComponent(id)).then(setJob, (e) => setErr(e.message)); }, [id]);
-  const live = useEvents('?job=' + encodeURIComponent(id), {
+  const live = useEvents('?topics=job&job=' + encodeURIComponent(id), {
+    // The coordinator's samples of the job until now, then live ones.
+    throughput: (h) => {
+      setTp(rates(h.t, h.done));
+      if (h.t.length) last.current = { t: h.t[h.t.length - 1], done: h.done[h.done.length - 1] };
+    },
     job: (j) => {
       setJob(j);
       const t = Date.now() / 1000;
@@ -271,7 +280,7 @@ function Job({ id }) {
     </div>
     <h3>Stages</h3>
     <${Dag} stages=${job.stages} />
-    <section><h3>Throughput <span class="muted">microtasks/s since this page opened</span></h3>
+    <section class="throughput"><h3>Throughput <span class="muted">microtasks done per second</span></h3>
       ${tp[0].length > 1 ? html`<${Chart} title="" xTime=${true} labels=${['done/s']} data=${tp} yLabel="microtasks/s" />` : html`<p class="muted">Waiting for samples…</p>`}
     </section>
     <${Curves} id=${id} running=${job.state === 'running'} />
@@ -290,12 +299,11 @@ function Workers() {
   const [pg, setPg] = useState(0);
   const now = useNow(1000);
   useEffect(() => { getJSON('/v1/workers').then(setWs, () => {}); }, []);
-  const live = useEvents('', { workers: setWs });
+  const live = useEvents('?topics=workers', { workers: setWs });
   const alive = ws.filter((w) => w.state === 'alive');
   const p = page(ws, pg, 100);
   return html`<section>
-    <div class="toolbar"><h2>Workers <span class="muted">${alive.length} alive of ${ws.length} ·
-      ${alive.reduce((n, w) => n + Math.max(0, w.slots - w.running), 0)} free of ${alive.reduce((n, w) => n + w.slots, 0)} slots</span></h2><${Live} live=${live} /></div>
+    <div class="toolbar"><h2>Workers <span class="muted">${alive.length + ' alive of ' + ws.length + ' · ' + alive.reduce((n, w) => n + Math.max(0, w.slots - w.running), 0) + ' free of ' + alive.reduce((n, w) => n + w.slots, 0) + ' slots'}</span></h2><${Live} live=${live} /></div>
     <table class="workers"><thead><tr><th>worker</th><th>state</th><th>slots</th><th>free</th><th>load</th><th>ops</th><th>labels</th><th>last heartbeat</th><th>done</th><th>failures</th></tr></thead>
     <tbody>${p.items.map((w) => html`<tr key=${w.id} class=${'w-' + w.state} data-worker=${w.name || w.id}>
       <td title=${w.id}>${w.name || w.id}</td><td><span class=${'state ws-' + w.state}>${w.state === 'lost' ? 'LOST' : w.state}</span></td>
