@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,50 +19,6 @@ import (
 	"github.com/myriadhq/myriad/internal/picture"
 	"github.com/myriadhq/myriad/ml/dataset"
 )
-
-// chromium is Debian's chromium, installed by scripts/deps.sh.
-const chromium = "/usr/bin/chromium"
-
-// newChromium starts headless Chromium with a fresh profile, for this
-// test only.
-func newChromium(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := exec.LookPath(chromium); err != nil {
-		t.Fatalf("%s is missing: run scripts/deps.sh (apt-get install chromium)", chromium)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(1280, 860),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 4*time.Minute)
-	t.Cleanup(cancel3)
-	return ctx
-}
-
-// screenshot keeps a PNG of the page in artifacts/ (gitignored; the
-// tutorial's pictures in docs/img are copies).
-func screenshot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(repoRoot(t), "artifacts")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("artefact: artifacts/%s", name)
-}
 
 // waitOutputLine waits for a line of p's output matching re and returns
 // its first group.
@@ -126,7 +81,7 @@ func TestDemoHumansOnlyInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx := newChromium(t)
+	ctx := newBrowser(t)
 	st := waitJob(t, c, "a data-parallel training round to run", func(st *api.JobStatus) bool {
 		for _, s := range st.Stages {
 			if strings.HasPrefix(s.Name, "train.round") && s.Counts.Running+s.Counts.Done > 0 {
