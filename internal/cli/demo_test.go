@@ -46,8 +46,8 @@ func TestDemoJobAdapts(t *testing.T) {
 	if err := adaptDemo(j, true, "mnist"); err != nil {
 		t.Fatal(err)
 	}
-	if j.Input.Limit != 0 {
-		t.Errorf("--full kept input.limit %d", j.Input.Limit)
+	if j.Input.Limit != 0 || j.Name != "demo-full" {
+		t.Errorf("--full: job %s kept input.limit %d", j.Name, j.Input.Limit)
 	}
 	if d := stageParams(t, j, "predict")[0]["data"].(map[string]any); d["limit"] != nil {
 		t.Errorf("--full kept predict's limit: %v", d)
@@ -60,7 +60,7 @@ func TestDemoJobAdapts(t *testing.T) {
 	if err := adaptDemo(f, false, "fashion-mnist"); err != nil {
 		t.Fatal(err)
 	}
-	if f.Input.FashionMNIST != "train" || f.Input.MNIST != "" || f.Input.Limit != 2000 {
+	if f.Input.FashionMNIST != "train" || f.Input.MNIST != "" || f.Input.Limit != 2000 || f.Name != "demo-fashion" {
 		t.Errorf("fashion input %+v", f.Input)
 	}
 	if d := stageParams(t, f, "predict")[0]["data"].(map[string]any); d["dataset"] != "fashion-mnist" {

@@ -241,7 +241,7 @@ func demoJob(ctx context.Context, c *client.Client, url string, j *spec.Job, pat
 	}
 	for _, st := range jobs {
 		if st.Name == j.Name && !st.State.Final() {
-			r.say("job          %s resumed (%s, %d items): it carries on where it stopped", st.ID, st.State, st.Items)
+			r.say("job          %s resumed (%s, %d items): it carries on where it stopped (myriad cancel %s --server %s to start afresh)", st.ID, st.State, st.Items, st.ID, url)
 			return st.ID, nil
 		}
 	}
@@ -269,6 +269,7 @@ func adaptDemo(j *spec.Job, full bool, ds string) error {
 		return nil, fmt.Errorf("demo: the job has no stage %q", name)
 	}
 	if full {
+		j.Name += "-full" // resumes a stopped --full demo, not a small one
 		j.Input.Limit = 0
 		for _, name := range []string{"predict"} {
 			s, err := stage(name)
@@ -281,7 +282,7 @@ func adaptDemo(j *spec.Job, full bool, ds string) error {
 		}
 	}
 	if ds == "fashion-mnist" {
-		j.Name = "demo-fashion"
+		j.Name = strings.Replace(j.Name, "demo", "demo-fashion", 1)
 		j.Input.MNIST, j.Input.FashionMNIST = "", "train"
 		classes := []any{}
 		for _, c := range fashionClasses {
