@@ -73,7 +73,7 @@ instead of starting its own.`,
 	fs.IntVar(&df.annotators, "annotators", 5, "simulated annotators")
 	fs.Float64Var(&df.accuracy, "annotator-accuracy", 0.9, "how often a simulated annotator is right")
 	fs.DurationVar(&df.answerTime, "answer-time", time.Second, "a simulated annotator's median time per answer")
-	fs.BoolVar(&df.open, "open", false, "open the annotator app in a browser (xdg-open / open)")
+	fs.BoolVar(&df.open, "open", false, "open the annotator app in a browser (default: when run from a terminal on a desktop; --open=false never)")
 	return cmd
 }
 
@@ -138,7 +138,7 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 		return err
 	}
 	r.say("annotators   label the digits yourself: %s", crowd.link)
-	if df.open {
+	if df.open || (!cmd.Flags().Changed("open") && desktop(g.stdout)) {
 		openBrowser(crowd.link)
 	}
 	if df.humansOnly {

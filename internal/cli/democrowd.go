@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"runtime"
 	"strconv"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/client"
@@ -234,4 +237,14 @@ func openBrowser(url string) {
 			go cmd.Wait()
 		}
 	}
+}
+
+// desktop reports whether w is a terminal on a machine with a desktop
+// session, where opening a browser is what a person expects.
+func desktop(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return false
+	}
+	return runtime.GOOS == "darwin" || runtime.GOOS == "windows" || os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
 }
