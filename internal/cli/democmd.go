@@ -119,6 +119,9 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 			defer func() { stopWorker(); wait() }()
 		}
 		r.say("coordinator  %s (%s), %d local worker slots", url, sf.where(), wf.slots)
+		if sf.store == "" {
+			r.dataDir = sf.data
+		}
 	} else {
 		r.say("coordinator  %s (its workers run the job)", url)
 	}

@@ -41,6 +41,7 @@ type demoReport struct {
 	firstAnswer time.Time
 	humanLeft   float64
 	meanTask    float64 // seconds, over the job's timed microtasks
+	dataDir     string  // the embedded store's folder ("" against a remote coordinator)
 	// The first estimate of the total, made once a microtask was timed
 	// (people not counted yet), and when (job elapsed, seconds).
 	firstGuess, firstGuessAt float64

@@ -206,7 +206,11 @@ func (r *demoReport) summary(s *demoSummary, st *api.JobStatus, took time.Durati
 	for _, k := range keys {
 		r.say("    %-18s %s", k, s.Files[k])
 	}
-	r.say("    %-18s myriad results %s --server URL (every stage: --stage NAME)", "in the store", st.ID)
+	if r.dataDir != "" {
+		r.say("    %-18s myriad up --data %s (dashboard and API again), then myriad results %s --stage NAME", "in the store", r.dataDir, st.ID)
+	} else {
+		r.say("    %-18s myriad results %s --server URL --stage NAME", "in the store", st.ID)
+	}
 }
 
 // writeFile writes path through fill, atomically: a failed write leaves
