@@ -81,28 +81,3 @@ func TestDemoJobAdapts(t *testing.T) {
 		t.Errorf("fashion job: %v", err)
 	}
 }
-
-func TestDemoSummaryScoresModelAndPeople(t *testing.T) {
-	t.Parallel()
-	s := &demoSummary{BySource: map[string]int{}}
-	for _, m := range []map[string]any{
-		{"label": "1", "source": "model", "true_label": "1"},
-		{"label": "2", "source": "model", "true_label": "3"},                     // the model was sure and wrong
-		{"label": "4", "source": "human", "model_label": "5", "true_label": "4"}, // people fixed it
-		{"label": "6", "source": "human", "model_label": "7", "true_label": "7"}, // people got it wrong
-		{"label": nil, "source": "none", "model_label": "8", "true_label": "8"},  // nobody answered
-		{"label": "9", "source": "model"},                                        // truth unknown: not scored
-	} {
-		s.add(m)
-	}
-	s.finish()
-	if s.Items != 6 || s.Known != 5 || s.BySource["model"] != 3 || s.BySource["human"] != 2 || s.BySource["none"] != 1 {
-		t.Fatalf("counts %+v", s)
-	}
-	if s.ModelAccuracy != 3.0/5 || s.FinalAccuracy != 2.0/5 {
-		t.Errorf("model alone %v (want 0.6), model + people %v (want 0.4)", s.ModelAccuracy, s.FinalAccuracy)
-	}
-	if s.HumanItems != 2 || s.ModelOnHumanItems != 0.5 || s.PeopleOnHumanItems != 0.5 {
-		t.Errorf("human items %+v", s)
-	}
-}

@@ -278,7 +278,7 @@ func (r *demoReport) curvePoints(ctx context.Context, c *client.Client, id strin
 func (r *demoReport) stageResults(ctx context.Context, c *client.Client, id string, s api.StageStatus) {
 	var lines []map[string]any
 	switch s.Op {
-	case "ml.cvsummary", "ml.pick", "pack", "clean":
+	case "ml.cvsummary", "ml.pick", "pack", "clean", "score":
 	case "ml.merge", "train":
 		if !strings.Contains(s.Name, ".") {
 			break
@@ -318,6 +318,9 @@ func (r *demoReport) stageResults(ctx context.Context, c *client.Client, id stri
 				}
 			}
 			r.say("    search winner: trial %v %v (cv accuracy %v)", m["best_trial"], fmtParams(m["params"]), fmtSummary(m["cv_accuracy"]))
+		case "score":
+			r.say("    score: model alone %.2f%%, model + people %.2f%% against the true labels (%v items)",
+				100*num(m["accuracy_model_alone"]), 100*num(m["accuracy_model_plus_people"]), m["known"])
 		case "pack":
 			r.say("    dataset %s: %v items of shape %v", s.Name, m["items"], m["shape"])
 		case "ml.merge", "train":

@@ -14,28 +14,19 @@ import (
 	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/blob"
 	"github.com/myriadhq/myriad/client"
+	"github.com/myriadhq/myriad/ops/score"
 	"github.com/myriadhq/myriad/spec"
 )
 
 // demoSummary is what the demo found, computed from the job's results.
 type demoSummary struct {
-	Job   string `json:"job"`
-	Items int    `json:"items"`
-	// BySource counts final labels by where they came from.
-	BySource map[string]int `json:"by_source"`
-	// Known counts the items whose true label is known (all of a test
-	// split); the accuracies are over them.
-	Known         int     `json:"known"`
-	ModelAccuracy float64 `json:"model_accuracy"`
-	FinalAccuracy float64 `json:"final_accuracy"`
-	// Of the items people labelled: how often the model and the people
-	// were right.
-	HumanItems         int               `json:"human_items"`
-	ModelOnHumanItems  float64           `json:"model_accuracy_on_human_items"`
-	PeopleOnHumanItems float64           `json:"people_accuracy_on_human_items"`
-	Answers            int               `json:"answers"`
-	Model              string            `json:"model,omitempty"`
-	Files              map[string]string `json:"files"`
+	Job string `json:"job"`
+	// Summary scores the labels against the true test labels (all of a
+	// test split are known): the model alone, and model + people.
+	score.Summary
+	Answers int               `json:"answers"`
+	Model   string            `json:"model,omitempty"`
+	Files   map[string]string `json:"files"`
 }
 
 // summarize reads the final labels, the model, the answers and the curves
@@ -51,7 +42,8 @@ func summarize(ctx context.Context, c *client.Client, url, id, out string, j *sp
 			modelStage = s.Name
 		}
 	}
-	sum := &demoSummary{Job: id, BySource: map[string]int{}, Files: map[string]string{}}
+	sum := &demoSummary{Job: id, Files: map[string]string{}}
+	var items []map[string]any
 	labels := filepath.Join(out, "labels.jsonl")
 	if err := writeFile(labels, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
@@ -65,14 +57,14 @@ func summarize(ctx context.Context, c *client.Client, url, id, out string, j *sp
 				return fmt.Errorf("result %s: %w", l.ID, err)
 			}
 			delete(m, "image") // the picture people saw; the test set has it
-			sum.add(m)
+			items = append(items, m)
 			return enc.Encode(map[string]any{"id": l.ID, "data": m})
 		})
 	}); err != nil {
 		return nil, err
 	}
 	sum.Files["labelled dataset"] = labels
-	sum.finish()
+	sum.Summary = score.Score(items)
 
 	if modelStage != "" {
 		c.Results(ctx, id, []string{modelStage}, func(l *api.ResultLine) error {
@@ -124,49 +116,6 @@ func summarize(ctx context.Context, c *client.Client, url, id, out string, j *sp
 	}
 	sum.Files["summary"] = path
 	return sum, nil
-}
-
-// add counts one labelled item.
-func (s *demoSummary) add(m map[string]any) {
-	s.Items++
-	src, _ := m["source"].(string)
-	s.BySource[src]++
-	truth, ok := m["true_label"].(string)
-	if !ok {
-		return
-	}
-	s.Known++
-	final, _ := m["label"].(string)
-	model := final
-	if ml, ok := m["model_label"].(string); ok {
-		model = ml
-	}
-	if model == truth {
-		s.ModelAccuracy++
-	}
-	if final == truth {
-		s.FinalAccuracy++
-	}
-	if src == "human" {
-		s.HumanItems++
-		if model == truth {
-			s.ModelOnHumanItems++
-		}
-		if final == truth {
-			s.PeopleOnHumanItems++
-		}
-	}
-}
-
-func (s *demoSummary) finish() {
-	if s.Known > 0 {
-		s.ModelAccuracy /= float64(s.Known)
-		s.FinalAccuracy /= float64(s.Known)
-	}
-	if s.HumanItems > 0 {
-		s.ModelOnHumanItems /= float64(s.HumanItems)
-		s.PeopleOnHumanItems /= float64(s.HumanItems)
-	}
 }
 
 // summary prints the end of the demo.

@@ -18,6 +18,7 @@ import (
 	"github.com/myriadhq/myriad/ops"
 	"github.com/myriadhq/myriad/ops/imageops"
 	"github.com/myriadhq/myriad/ops/mlops"
+	"github.com/myriadhq/myriad/ops/score"
 	"github.com/myriadhq/myriad/server"
 	"github.com/myriadhq/myriad/worker"
 )
@@ -62,6 +63,7 @@ func builtinOps() map[string]coord.OpInfo {
 	for name, info := range mlops.CoordOps() {
 		m[name] = info
 	}
+	m[score.Op] = score.Info()
 	return m
 }
 
@@ -132,6 +134,7 @@ func (f *workerFlags) worker(url string, log *slog.Logger) (*worker.Worker, erro
 	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow}})
 	imageops.Register(reg, imageops.Options{IngestRoots: f.ingestRoots})
 	mlops.Register(reg)
+	score.Register(reg)
 	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain})
 }
 
