@@ -121,7 +121,7 @@ func summarize(ctx context.Context, c *client.Client, url, id, out string, j *sp
 // summary prints the end of the demo.
 func (r *demoReport) summary(s *demoSummary, st *api.JobStatus, took time.Duration) {
 	r.say("")
-	r.say("done: job %s %s in %s (%s for the whole command, with storing the images)", st.ID, st.State, fmtDur(st.Elapsed), fmtDur(took.Seconds()))
+	r.say("done: job %s %s in %s (this command ran %s)", st.ID, st.State, fmtDur(st.Elapsed), fmtDur(took.Seconds()))
 	if r.firstGuess > 0 {
 		r.say("  time      predicted %s at %s in (machines only, stages not timed yet guessed), actual %s",
 			fmtDur(r.firstGuess), fmtDur(r.firstGuessAt), fmtDur(st.Elapsed))
