@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/examples"
 	"github.com/myriadhq/myriad/spec"
+	"github.com/myriadhq/myriad/task"
 )
 
 // loadDemo loads the embedded demo job as `myriad demo` does.
@@ -79,5 +84,37 @@ func TestDemoJobAdapts(t *testing.T) {
 	}
 	if _, err := spec.Compile(f, localOps()); err != nil {
 		t.Errorf("fashion job: %v", err)
+	}
+}
+
+// The demo's ETA: the coordinator's estimate for the stages it has timed,
+// plus the stages not timed yet at the job's mean microtask, plus people
+// at their pace; a human stage whose items have not come is unknown.
+func TestDemoETA(t *testing.T) {
+	t.Parallel()
+	r := newDemoReport(io.Discard)
+	r.k, r.annotators, r.answerTime = 3, 5, time.Second
+	st := &api.JobStatus{
+		ETA: &api.ETA{RemainingS: 10, Capacity: 2, Known: false},
+		Stages: []api.StageStatus{
+			{Name: "prep", Op: "preprocess", State: task.StageDone, MeanMS: 1000, Counts: task.Counts{Done: 4}},
+			{Name: "fold", Op: "ml.fold", State: task.StageRunning, MeanMS: 3000, Counts: task.Counts{Done: 2, Running: 1}, Expected: 3},
+			{Name: "rounds", Op: "ml.round", State: task.StageWaiting, Expected: 4},
+			{Name: "label", Op: "human", State: task.StageWaiting},
+		},
+	}
+	left, guessed, unknown := r.eta(st)
+	// Mean microtask (4×1 s + 2×3 s) / 6 = 5/3 s; rounds: 4 of them on 2 slots.
+	want := 10 + 4*(5.0/3)/2
+	if math.Abs(left-want) > 1e-9 || len(guessed) != 1 || guessed[0] != "rounds" || len(unknown) != 1 || unknown[0] != "label" {
+		t.Fatalf("eta = %v %v %v; want %v [rounds] [label]", left, guessed, unknown, want)
+	}
+	// People have their items: 30 to label, 3 answers each, 5 annotators
+	// at 1 s before the first answers.
+	st.Stages[3].State = task.StageRunning
+	st.Human = []api.HumanStageStatus{{Stage: "label", State: "collecting", Items: 30, Model: 70}}
+	left, _, unknown = r.eta(st)
+	if len(unknown) != 0 || math.Abs(left-(want+30*3*1.0/5)) > 1e-9 {
+		t.Fatalf("eta with people = %v %v; want %v", left, unknown, want+18)
 	}
 }
