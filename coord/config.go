@@ -19,6 +19,10 @@ const (
 	DefaultMaxBatchOps = 256
 	DefaultBackoffMax  = 5 * time.Minute
 	DefaultMaxItems    = 2_000_000
+	// Speculation defaults (see Config.SpeculateFactor etc.).
+	DefaultSpeculateFactor   = 3.0
+	DefaultSpeculateFraction = 0.75
+	DefaultSpeculateMin      = time.Second
 )
 
 // Config configures a Coordinator.
@@ -45,6 +49,19 @@ type Config struct {
 	// NoLocality turns off the preference for running a microtask on the
 	// worker that produced its inputs (and so holds their blobs).
 	NoLocality bool
+	// NoSpeculation turns off speculative copies of straggling
+	// microtasks (see speculate.go); jobs and stages can also turn them
+	// off with speculate: false.
+	NoSpeculation bool
+	// SpeculateFactor: a microtask is a straggler once it has run this
+	// many times its stage's typical time (a moving average of recent
+	// microtasks). Default 3.
+	SpeculateFactor float64
+	// SpeculateMin: and at least this long. Default 1s.
+	SpeculateMin time.Duration
+	// SpeculateFraction: stragglers are copied once nothing of their
+	// stage is left queued, or this fraction of it is done. Default 0.75.
+	SpeculateFraction float64
 	// Ops are the operators every job may use besides those announced by
 	// workers (e.g. the built-in operators of the bundled worker).
 	Ops map[string]OpInfo
@@ -76,6 +93,9 @@ func (c *Config) withDefaults() Config {
 	out.BackoffMax = cmp.Or(out.BackoffMax, DefaultBackoffMax)
 	out.MaxBatchOps = cmp.Or(out.MaxBatchOps, DefaultMaxBatchOps)
 	out.MaxItems = cmp.Or(out.MaxItems, DefaultMaxItems)
+	out.SpeculateFactor = cmp.Or(out.SpeculateFactor, DefaultSpeculateFactor)
+	out.SpeculateFraction = cmp.Or(out.SpeculateFraction, DefaultSpeculateFraction)
+	out.SpeculateMin = cmp.Or(out.SpeculateMin, DefaultSpeculateMin)
 	return out
 }
 
@@ -90,6 +110,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("coordinator config: LeaseTTL %v is below 100ms", c.LeaseTTL)
 	case c.MaxItems < 0:
 		return fmt.Errorf("coordinator config: MaxItems %d is negative", c.MaxItems)
+	case c.SpeculateFactor < 0 || c.SpeculateFactor > 0 && c.SpeculateFactor < 1:
+		return fmt.Errorf("coordinator config: SpeculateFactor %v: want at least 1", c.SpeculateFactor)
+	case c.SpeculateFraction < 0 || c.SpeculateFraction > 1:
+		return fmt.Errorf("coordinator config: SpeculateFraction %v is out of range (0..1)", c.SpeculateFraction)
+	case c.SpeculateMin < 0:
+		return fmt.Errorf("coordinator config: SpeculateMin %v is negative", c.SpeculateMin)
 	}
 	return nil
 }

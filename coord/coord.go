@@ -41,12 +41,24 @@ type Coordinator struct {
 	jobs     map[string]*jobRT
 	jobSeq   int64
 	workers  map[string]*workerRT
-	attempts map[int64]*attempt
-	wakes    timeHeap // retry times of failed microtasks
-	rng      *rand.Rand
-	newWork  bool          // set while a batch makes work ready
-	workCh   chan struct{} // closed (and replaced) when work becomes ready
-	jobCh    chan struct{} // closed (and replaced) when a job changes state
+	attempts map[int64]*attempt // each running microtask's (first) attempt
+	backups  map[int64]*attempt // speculative copies, by microtask
+	// speculated marks running microtasks already copied once (or
+	// refused a copy by the store); specWoken those whose becoming
+	// stragglers woke waiting workers.
+	speculated, specWoken map[int64]bool
+	specStats             specStats
+	// blamed lists, per microtask, the workers lost while running it
+	// (poison microtasks; see blameLocked).
+	blamed map[int64][]string
+	// avoid lists, per failed microtask, the workers its retries should
+	// not go to (avoid.go).
+	avoid   map[int64]*avoidEntry
+	wakes   timeHeap // retry times of failed microtasks
+	rng     *rand.Rand
+	newWork bool          // set while a batch makes work ready
+	workCh  chan struct{} // closed (and replaced) when work becomes ready
+	jobCh   chan struct{} // closed (and replaced) when a job changes state
 	// sweepKick wakes the sweeper when a retry is due sooner than it
 	// planned to look.
 	sweepKick chan struct{}
@@ -70,20 +82,25 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	cfg = cfg.withDefaults()
 	return &Coordinator{
-		cfg:       cfg,
-		st:        cfg.Store,
-		log:       cfg.Logger,
-		clock:     cfg.Clock,
-		ops:       make(chan *op, 1024),
-		jobs:      map[string]*jobRT{},
-		workers:   map[string]*workerRT{},
-		attempts:  map[int64]*attempt{},
-		rng:       rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6d797269)),
-		workCh:    make(chan struct{}),
-		jobCh:     make(chan struct{}),
-		sweepKick: make(chan struct{}, 1),
-		stopped:   make(chan struct{}),
-		cl:        cluster{st: clusterOf(cfg.Store)},
+		cfg:        cfg,
+		st:         cfg.Store,
+		log:        cfg.Logger,
+		clock:      cfg.Clock,
+		ops:        make(chan *op, 1024),
+		jobs:       map[string]*jobRT{},
+		workers:    map[string]*workerRT{},
+		attempts:   map[int64]*attempt{},
+		backups:    map[int64]*attempt{},
+		speculated: map[int64]bool{},
+		specWoken:  map[int64]bool{},
+		blamed:     map[int64][]string{},
+		avoid:      map[int64]*avoidEntry{},
+		rng:        rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x6d797269)),
+		workCh:     make(chan struct{}),
+		jobCh:      make(chan struct{}),
+		sweepKick:  make(chan struct{}, 1),
+		stopped:    make(chan struct{}),
+		cl:         cluster{st: clusterOf(cfg.Store)},
 	}, nil
 }
 
@@ -177,6 +194,7 @@ func (c *Coordinator) reloadLocked(ctx context.Context) error {
 		return fmt.Errorf("load leases: %w", err)
 	}
 	c.attempts = map[int64]*attempt{}
+	c.backups = map[int64]*attempt{}
 	for _, r := range running {
 		j := c.jobs[r.JobID]
 		if j == nil || r.Stage >= len(j.stages) {
@@ -197,6 +215,7 @@ func (c *Coordinator) reloadLocked(ctx context.Context) error {
 		c.attempts[r.ID] = a
 		w.leases[r.ID] = a
 		j.running++
+		c.installBackupLocked(r, j, nil, now)
 	}
 	for _, w := range c.workers {
 		if w.info.State != task.WorkerLost && len(w.leases) == 0 && now.Sub(w.info.LastSeen) > c.cfg.LeaseTTL {

@@ -43,8 +43,8 @@ func (c *Coordinator) finishAheadLocked(ctx context.Context, tx store.Tx, w *wor
 	seen := make(map[int64]bool, len(req.Done))
 	for i := range req.Done {
 		d := &req.Done[i]
-		a := c.attempts[d.Task]
-		if a == nil || a.worker != w || a.token != d.Token || seen[d.Task] {
+		a := w.leases[d.Task]
+		if a == nil || a.token != d.Token || seen[d.Task] {
 			continue
 		}
 		seen[d.Task] = true

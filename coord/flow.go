@@ -13,8 +13,18 @@ import (
 
 // dropAttemptLocked forgets a lease that has ended.
 func (c *Coordinator) dropAttemptLocked(a *attempt) {
-	delete(c.attempts, a.taskID)
-	delete(a.worker.leases, a.taskID)
+	if a.worker.leases[a.taskID] == a {
+		delete(a.worker.leases, a.taskID)
+	}
+	if a.backup {
+		if c.backups[a.taskID] == a {
+			delete(c.backups, a.taskID)
+		}
+		return
+	}
+	if c.attempts[a.taskID] == a {
+		delete(c.attempts, a.taskID)
+	}
 	a.job.running--
 	a.job.stages[a.stage].counts.Running--
 	a.job.dirty = true
@@ -34,9 +44,14 @@ func (c *Coordinator) commitDone(ctx context.Context, tx store.Tx, a *attempt, o
 			return false, err
 		}
 	}
-	c.dropAttemptLocked(a)
+	c.endTaskLocked(a)
+	delete(c.blamed, a.taskID)
+	delete(c.avoid, a.taskID)
 	j, s := a.job, a.job.stages[a.stage]
 	s.counts.Done++
+	if typ, ok := s.recent(); ok && typ > 0 {
+		s.observePace(a.worker.info.ID, now.Sub(a.started).Seconds()/typ)
+	}
 	s.observe(now.Sub(a.started).Seconds())
 	c.cfg.Hooks.taskFinished(s.def.Op, task.Done, now.Sub(a.started))
 	c.log.Debug("microtask done", "job", j.job.ID, "stage", s.def.Name, "task", a.taskID, "attempt", a.number, "worker", a.worker.info.ID, "items_out", len(out))
@@ -86,9 +101,25 @@ func (c *Coordinator) jobDone(j *jobRT) int64 {
 // case the microtask is dead with its error kept.
 func (c *Coordinator) commitFailure(ctx context.Context, tx store.Tx, a *attempt, msg string, permanent bool, runtime time.Duration, now time.Time) (bool, error) {
 	s := a.job.stages[a.stage]
+	if handled, ok, err := c.dropOneOfTwoLocked(ctx, tx, a); handled {
+		if ok {
+			a.worker.info.Failures++
+			c.log.Info("one of two attempts failed; the other carries on", "job", a.job.job.ID, "stage", s.def.Name, "task", a.taskID,
+				"worker", a.worker.info.ID, "copy", a.backup, "err", msg)
+		}
+		return ok, err
+	}
 	p := &store.TaskFinishParams{ID: a.taskID, Token: a.token, Error: msg, Runtime: runtime, Now: now}
-	if permanent || a.number > s.def.Retries {
+	// A speculative copy may have taken down a worker too: every worker
+	// lost while running the microtask counts as an attempt, so it never
+	// takes down more than retries+1 workers.
+	used := max(a.number, len(c.blamed[a.taskID]))
+	if permanent || used > s.def.Retries {
 		p.State = task.Dead
+		if blamed := c.blamedLocked(a.taskID); !permanent && used > 1 {
+			// The error keeps its kind first (crash:, timeout:, exit:).
+			p.Error = fmt.Sprintf("%s [dead after %d attempts%s]", msg, used, blamed)
+		}
 	} else {
 		p.State = task.Failed
 		p.NotBefore = now.Add(c.backoffLocked(s.def.Backoff.D(), a.number))
@@ -97,9 +128,14 @@ func (c *Coordinator) commitFailure(ctx context.Context, tx store.Tx, a *attempt
 	if err != nil || !ok {
 		return ok, err
 	}
-	c.dropAttemptLocked(a)
+	c.endTaskLocked(a)
 	a.worker.info.Failures++
 	s.counts.Add(p.State, 1)
+	if p.State == task.Dead {
+		delete(c.avoid, a.taskID)
+	} else {
+		c.avoidLocked(a)
+	}
 	c.cfg.Hooks.taskFinished(s.def.Op, p.State, now.Sub(a.started))
 	if p.State == task.Failed {
 		c.cfg.Hooks.retried(s.def.Op)
@@ -119,11 +155,14 @@ func (c *Coordinator) commitFailure(ctx context.Context, tx store.Tx, a *attempt
 // commitRelease puts a microtask back in the queue without counting the
 // attempt (the worker handed it back, or lost it in transit).
 func (c *Coordinator) commitRelease(ctx context.Context, tx store.Tx, a *attempt, reason string, now time.Time) (bool, error) {
+	if handled, ok, err := c.dropOneOfTwoLocked(ctx, tx, a); handled {
+		return ok, err
+	}
 	ok, err := tx.TaskFinish(ctx, &store.TaskFinishParams{ID: a.taskID, Token: a.token, State: task.Ready, Refund: true, Error: reason, Now: now})
 	if err != nil || !ok {
 		return ok, err
 	}
-	c.dropAttemptLocked(a)
+	c.endTaskLocked(a)
 	a.job.stages[a.stage].counts.Ready++
 	c.newWork = true
 	c.log.Debug("microtask released", "job", a.job.job.ID, "stage", a.job.stages[a.stage].def.Name, "task", a.taskID, "worker", a.worker.info.ID, "reason", reason)

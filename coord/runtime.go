@@ -39,6 +39,31 @@ type stageRT struct {
 	// the last 50), which follows changes of pace that the mean since the
 	// start would average away.
 	recentSec float64
+	// pace is, per worker, how many times the stage's typical time its
+	// microtasks take (a moving average, from its completions and from
+	// attempts a speculative copy beat), so a slow worker's new attempts
+	// are copied without waiting for them to run long (speculate.go).
+	pace map[string]float64
+}
+
+// maxPaceWorkers bounds the workers whose pace a stage keeps.
+const maxPaceWorkers = 1024
+
+// observePace records that an attempt of worker took ratio times the
+// stage's typical time.
+func (s *stageRT) observePace(worker string, ratio float64) {
+	if s.pace == nil {
+		s.pace = map[string]float64{}
+	}
+	old, ok := s.pace[worker]
+	switch {
+	case !ok && len(s.pace) >= maxPaceWorkers:
+		return
+	case !ok:
+		s.pace[worker] = ratio
+	default:
+		s.pace[worker] = old + 0.5*(ratio-old)
+	}
 }
 
 // observe records one microtask's time from lease to commit.
@@ -106,6 +131,9 @@ type attempt struct {
 	started  time.Time
 	deadline time.Time // past it, the coordinator gives up on the attempt
 	seq      uint64    // the worker request that was granted it
+	// backup marks a speculative copy of a running microtask (held in
+	// Coordinator.backups, not attempts; see speculate.go).
+	backup bool
 }
 
 // rateMeter estimates recent throughput from (time, done) samples.

@@ -244,12 +244,7 @@ func (c *Coordinator) applySnapshotLocked(snap *snapshot) (dirty bool) {
 			continue
 		}
 		// Ended elsewhere (completed or canceled): stop its work here.
-		for _, a := range c.attempts {
-			if a.job == j {
-				a.worker.notify(cancelNotice(a))
-				c.dropAttemptLocked(a)
-			}
-		}
+		c.dropJobAttemptsLocked(j)
 		delete(c.jobs, id)
 		c.signalJobsLocked()
 	}
@@ -267,8 +262,9 @@ func (c *Coordinator) applySnapshotLocked(snap *snapshot) (dirty bool) {
 			w.persistedAt = sw.LastSeen
 		}
 	}
-	old := c.attempts
+	old, oldBackups := c.attempts, c.backups
 	c.attempts = make(map[int64]*attempt, len(snap.running))
+	c.backups = map[int64]*attempt{}
 	for _, w := range c.workers {
 		clear(w.leases)
 	}
@@ -295,6 +291,7 @@ func (c *Coordinator) applySnapshotLocked(snap *snapshot) (dirty bool) {
 		c.attempts[r.ID] = a
 		w.leases[r.ID] = a
 		j.running++
+		c.installBackupLocked(r, j, oldBackups, r.StartedAt)
 	}
 	if !snap.due.IsZero() {
 		if t, ok := c.wakes.peek(); !ok || snap.due.Before(t) {
@@ -353,7 +350,7 @@ func (c *Coordinator) loadJobLocked(ctx context.Context, id string) (*jobRT, err
 func (c *Coordinator) adoptLeasesLocked(ctx context.Context, tx store.Tx, w *workerRT, req *api.SyncRequest) error {
 	var ids []int64
 	check := func(ref api.TaskRef) {
-		if a := c.attempts[ref.Task]; a == nil || a.token != ref.Token || a.worker != w {
+		if a := w.leases[ref.Task]; a == nil || a.token != ref.Token {
 			ids = append(ids, ref.Task)
 		}
 	}
@@ -377,6 +374,19 @@ func (c *Coordinator) adoptLeasesLocked(ctx context.Context, tx store.Tx, w *wor
 		return err
 	}
 	for _, r := range leases {
+		if r.SpecWorker == w.info.ID {
+			j, err := c.loadJobLocked(ctx, r.JobID)
+			if err != nil {
+				return err
+			}
+			if j != nil && r.Stage < len(j.stages) {
+				if old := c.backups[r.ID]; old != nil {
+					c.dropAttemptLocked(old)
+				}
+				c.installBackupLocked(r, j, nil, c.clock.Now())
+			}
+			continue
+		}
 		if r.Worker != w.info.ID {
 			continue
 		}

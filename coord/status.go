@@ -305,12 +305,7 @@ func (c *Coordinator) Cancel(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		for _, a := range c.attempts {
-			if a.job == j {
-				a.worker.notify(cancelNotice(a))
-				c.dropAttemptLocked(a)
-			}
-		}
+		c.dropJobAttemptsLocked(j)
 		for _, m := range moved {
 			if m.Stage < len(j.stages) && m.State != task.Running {
 				s := j.stages[m.Stage]

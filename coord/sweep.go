@@ -30,6 +30,14 @@ func (c *Coordinator) sweeper(ctx context.Context) {
 		}
 		c.mu.Unlock()
 		t.Reset(next)
+		if c.Leading() {
+			c.mu.Lock()
+			c.wakeForStragglersLocked()
+			if len(c.avoid) > 0 {
+				c.forgetAvoidLocked()
+			}
+			c.mu.Unlock()
+		}
 		if c.Leading() && c.sweepDue() {
 			if err := c.Sweep(ctx); err != nil && ctx.Err() == nil {
 				c.log.Error("sweep", "err", err)
@@ -51,9 +59,11 @@ func (c *Coordinator) sweepDue() bool {
 			return true
 		}
 	}
-	for _, a := range c.attempts {
-		if now.After(a.deadline) {
-			return true
+	for _, m := range []map[int64]*attempt{c.attempts, c.backups} {
+		for _, a := range m {
+			if now.After(a.deadline) {
+				return true
+			}
 		}
 	}
 	return false
@@ -79,8 +89,13 @@ func (c *Coordinator) Sweep(ctx context.Context) error {
 				}
 			}
 			c.log.Warn("worker lost", "worker", w.info.ID, "silent", now.Sub(w.info.LastSeen).Round(time.Millisecond).String(), "leases", len(w.leases))
+			silent := now.Sub(w.info.LastSeen).Round(time.Millisecond)
 			for _, a := range w.leases {
-				msg := fmt.Sprintf("lease expired: worker %s stopped responding", w.info.Name)
+				// The worker died or hung while running a: count it
+				// against a's attempts, so a microtask that kills its
+				// workers ends dead after its retries (poison).
+				c.blameLocked(a, w)
+				msg := fmt.Sprintf("crash: worker %s stopped responding while running it (silent for %v, lease TTL %v)", w.info.Name, silent, c.cfg.LeaseTTL)
 				c.cfg.Hooks.leaseExpired("worker_lost")
 				if _, err := c.commitFailure(ctx, tx, a, msg, false, 0, now); err != nil {
 					return err
@@ -91,9 +106,17 @@ func (c *Coordinator) Sweep(ctx context.Context) error {
 			}
 			w.dirty, w.persistedAt = false, now
 		}
-		for _, a := range c.attempts {
-			if !now.After(a.deadline) {
-				continue
+		var overdue []*attempt
+		for _, m := range []map[int64]*attempt{c.attempts, c.backups} {
+			for _, a := range m {
+				if now.After(a.deadline) {
+					overdue = append(overdue, a)
+				}
+			}
+		}
+		for _, a := range overdue {
+			if a.worker.leases[a.taskID] != a {
+				continue // ended along with another attempt
 			}
 			msg := fmt.Sprintf("timeout: no result %v after the lease began (stage timeout %v)", now.Sub(a.started).Round(time.Millisecond), a.job.stages[a.stage].def.Timeout.D())
 			a.worker.notify(cancelNotice(a))

@@ -153,11 +153,11 @@ func (c *Coordinator) syncOnce(ctx context.Context, tx store.Tx, w *workerRT, re
 	resp.Leases, resp.Accepted, resp.Refused, resp.Cancel = resp.Leases[:0], resp.Accepted[:0], resp.Refused[:0], resp.Cancel[:0]
 	reported := make(map[int64]bool, len(req.Done)+len(req.Failed)+len(req.Released))
 	holder := func(ref api.TaskRef) (*attempt, string) {
-		a := c.attempts[ref.Task]
+		a := w.leases[ref.Task]
 		switch {
-		case a == nil:
+		case a == nil && c.attempts[ref.Task] == nil:
 			return nil, "no lease: the microtask is not running (its lease expired, its job ended, or it is done)"
-		case a.worker != w:
+		case a == nil:
 			return nil, "no lease: the microtask is leased to another worker"
 		case a.token != ref.Token:
 			return nil, fmt.Sprintf("stale token %d: the current lease has token %d", ref.Token, a.token)
@@ -225,7 +225,7 @@ func (c *Coordinator) syncOnce(ctx context.Context, tx store.Tx, w *workerRT, re
 	listed := make(map[int64]bool, len(req.Running))
 	for _, r := range req.Running {
 		listed[r.Task] = true
-		if a := c.attempts[r.Task]; a == nil || a.worker != w || a.token != r.Token {
+		if a := w.leases[r.Task]; a == nil || a.token != r.Token {
 			resp.Cancel = append(resp.Cancel, r)
 		}
 	}
@@ -263,8 +263,18 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// claim leases up to want microtasks to w, as sched.Plan decides.
+// claim leases up to want microtasks to w, as sched.Plan decides, and
+// fills slots left over with speculative copies of stragglers.
 func (c *Coordinator) claim(ctx context.Context, tx store.Tx, w *workerRT, want int, seq uint64, resp *api.SyncResponse) error {
+	before := len(resp.Leases)
+	if err := c.claimReady(ctx, tx, w, want, seq, resp); err != nil {
+		return err
+	}
+	return c.speculate(ctx, tx, w, min(want-(len(resp.Leases)-before), w.free()), seq, resp)
+}
+
+// claimReady leases up to want ready microtasks to w.
+func (c *Coordinator) claimReady(ctx context.Context, tx store.Tx, w *workerRT, want int, seq uint64, resp *api.SyncResponse) error {
 	free := min(want, w.free())
 	if free <= 0 || w.info.State != task.WorkerAlive {
 		return nil
@@ -314,12 +324,18 @@ func (c *Coordinator) claim(ctx context.Context, tx store.Tx, w *workerRT, want 
 	}
 	for _, g := range plan {
 		j, s := refs[g.Queue].j, refs[g.Queue].s
+		var skip []int64
+		if len(c.avoid) > 0 {
+			skip = c.skipLocked(w, j, s, now)
+		}
 		claimed, err := tx.TaskClaim(ctx, &store.TaskClaimParams{JobID: j.job.ID, Stage: s.idx, Worker: w.info.ID, Limit: g.N, Now: now,
-			Prefer: s.preferred(w.info.ID, g.N)})
+			Prefer: s.preferred(w.info.ID, g.N), Skip: skip})
 		if err != nil {
 			return err
 		}
-		if len(claimed) < g.N {
+		if len(claimed) < g.N && len(skip) > 0 {
+			s.counts.Ready -= int64(len(claimed)) // the rest were passed over, still ready
+		} else if len(claimed) < g.N {
 			// The store is the truth: fewer were ready than counted.
 			c.log.Warn("ready count was ahead of the store", "job", j.job.ID, "stage", s.def.Name, "counted", s.counts.Ready, "claimed", len(claimed))
 			s.counts.Ready = 0

@@ -21,6 +21,9 @@ type Info struct {
 type Options struct {
 	// Exec configures the exec operator.
 	Exec ExecOptions
+	// SleepScale multiplies the sleep operator's durations (default 1):
+	// a worker that plays a slow host, for benchmarks and tests.
+	SleepScale float64
 }
 
 // Builtins lists the built-in operators.
@@ -38,7 +41,7 @@ func Builtins() []Info {
 // Register adds the built-in operators to r.
 func Register(r *worker.Registry, opt Options) {
 	r.Handle("noop", noop)
-	r.Handle("sleep", sleep)
+	r.Handle("sleep", newSleep(opt.SleepScale))
 	r.Handle("exec", newExec(opt.Exec))
 	r.Handle("wordcount", worker.MapItems(wordcount))
 	r.Handle("hash", worker.MapItems(hashOp))
@@ -51,7 +54,14 @@ type sleepParams struct {
 	MS float64 `json:"ms"`
 }
 
-func sleep(ctx context.Context, t *worker.Task) ([]task.Item, error) {
+func newSleep(scale float64) worker.Handler {
+	if scale <= 0 {
+		scale = 1
+	}
+	return func(ctx context.Context, t *worker.Task) ([]task.Item, error) { return sleep(ctx, t, scale) }
+}
+
+func sleep(ctx context.Context, t *worker.Task, scale float64) ([]task.Item, error) {
 	var p sleepParams
 	if err := t.DecodeParams(&p); err != nil {
 		return nil, err
@@ -68,7 +78,7 @@ func sleep(ctx context.Context, t *worker.Task) ([]task.Item, error) {
 	if d < 0 {
 		return nil, worker.Permanent(fmt.Errorf("sleep: negative duration %v", d))
 	}
-	timer := time.NewTimer(d)
+	timer := time.NewTimer(time.Duration(float64(d) * scale))
 	defer timer.Stop()
 	select {
 	case <-timer.C:

@@ -62,7 +62,7 @@ func TestSleepHonoursContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := sleep(ctx, &worker.Task{Params: json.RawMessage(`{"ms": 60000}`)})
+	_, err := newSleep(1)(ctx, &worker.Task{Params: json.RawMessage(`{"ms": 60000}`)})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v", err)
 	}
@@ -129,5 +129,18 @@ func TestExecLimits(t *testing.T) {
 	}
 	if _, err := call(t, newExec(ExecOptions{}), `{"command": ["no-such-program-xyz"]}`, items(`1`)); !worker.IsPermanent(err) {
 		t.Fatalf("missing program: %v", err)
+	}
+}
+
+// SleepScale plays a slow host: the sleep lasts scale times longer (a
+// lower bound, which load cannot break).
+func TestSleepScale(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	if _, err := newSleep(10)(context.Background(), &worker.Task{Params: json.RawMessage(`{"ms": 20}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Since(start); got < 200*time.Millisecond {
+		t.Fatalf("slept %v, want at least 200ms (20ms x 10)", got)
 	}
 }

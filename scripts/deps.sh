@@ -13,10 +13,10 @@ apt_install() {
 command -v sh >/dev/null || need+=(dash)
 # The annotator app's browser test drives Debian's Chromium (human/browser_test.go).
 [ -x /usr/bin/chromium ] || need+=(chromium)
-# The network partition test puts a worker in a network namespace (internal/e2e/partition_test.go).
-command -v ip >/dev/null || need+=(iproute2)
 # The dashboard's script tests run on Node (server/dashboard_test.go).
 command -v node >/dev/null || need+=(nodejs)
+# The network partition test puts a worker in a network namespace (internal/e2e/partition_test.go).
+command -v ip >/dev/null || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
 	apt_install "${need[@]}"
 fi

@@ -25,6 +25,10 @@ type Job struct {
 	Weight   float64 `json:"weight,omitempty" yaml:"weight"`
 	Input    Input   `json:"input" yaml:"input"`
 	Stages   []Stage `json:"stages" yaml:"stages"`
+	// Speculate false turns off speculative copies of straggling
+	// microtasks for every stage that does not say otherwise (default on;
+	// see docs/reliability.md).
+	Speculate *bool `json:"speculate,omitempty" yaml:"speculate"`
 
 	src *source // where fields came from, for error messages; nil for JSON
 }
@@ -88,4 +92,8 @@ type Stage struct {
 	// After names the stages whose outputs feed this one; "input" is the
 	// job's items. Default: the previous stage, or input for the first.
 	After []string `json:"after,omitempty" yaml:"after"`
+	// Speculate false turns off speculative copies of this stage's
+	// straggling microtasks, e.g. for operators with side effects that
+	// must not run twice at once. Default: the job's setting.
+	Speculate *bool `json:"speculate,omitempty" yaml:"speculate"`
 }

@@ -194,3 +194,31 @@ func TestResolveInputs(t *testing.T) {
 		t.Errorf("empty glob: got %v", err)
 	}
 }
+
+// speculate: false turns speculation off for a stage, or for every stage
+// of a job that does not say otherwise.
+func TestSpeculateSetting(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		doc  string
+		want []bool // NoSpeculate per stage
+	}{
+		{"stages: [{name: a, op: noop}, {name: b, op: noop}]", []bool{false, false}},
+		{"stages: [{name: a, op: noop, speculate: false}, {name: b, op: noop}]", []bool{true, false}},
+		{"speculate: false\nstages: [{name: a, op: noop}, {name: b, op: noop, speculate: true}]", []bool{true, false}},
+	} {
+		j, err := Parse("j.yaml", []byte("input: {items: [1]}\n"+tc.doc+"\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.doc, err)
+		}
+		stages, err := Compile(j, ops)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.doc, err)
+		}
+		for i, s := range stages {
+			if s.NoSpeculate != tc.want[i] {
+				t.Fatalf("%s: stage %d NoSpeculate=%v, want %v", tc.doc, i, s.NoSpeculate, tc.want[i])
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -46,6 +47,9 @@ func Compile(j *Job, ops Ops) ([]task.Stage, error) {
 	index := map[string]int{}
 	for i := range j.Stages {
 		stages[i] = v.stage(i, &j.Stages[i], ops)
+		if sp := cmp.Or(j.Stages[i].Speculate, j.Speculate); sp != nil && !*sp {
+			stages[i].NoSpeculate = true
+		}
 		if n := stages[i].Name; n != "" {
 			if prev, dup := index[n]; dup {
 				v.add(fmt.Sprintf("stages[%d].name", i), "%q is already the name of stages[%d]", n, prev)

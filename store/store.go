@@ -122,6 +122,31 @@ type Tx interface {
 	// it did; false, changing nothing, if the job had already ended (say,
 	// another coordinator closed or canceled it first).
 	JobFinish(ctx context.Context, id string, state task.JobState, at time.Time) (bool, error)
+
+	// Speculative execution: a running microtask may have one more
+	// attempt, a copy on another worker, alongside its first; either
+	// attempt's completion commits it (TaskFinish accepts both tokens)
+	// and then refuses the other's.
+
+	// TaskSpeculate leases a running microtask to a second worker with a
+	// new token, keeping the first attempt valid. It returns nil,
+	// changing nothing, if the microtask is not running, already has a
+	// copy, or is held by that same worker.
+	TaskSpeculate(ctx context.Context, p *TaskSpeculateParams) (*Claimed, error)
+	// TaskDropAttempt ends one of the two attempts of a speculated
+	// microtask, leaving the other running and the only valid one: the
+	// copy's end just removes it; the first attempt's end makes the copy
+	// the microtask's lease (its worker the holder). It reports false,
+	// changing nothing, if the microtask is not running with a copy or
+	// Token is neither attempt's.
+	TaskDropAttempt(ctx context.Context, id, token int64) (bool, error)
+}
+
+// TaskSpeculateParams asks for a speculative copy of a running microtask.
+type TaskSpeculateParams struct {
+	ID     int64
+	Worker string // must differ from the holder
+	Now    time.Time
 }
 
 // Cluster is implemented by stores that several coordinators may share at
@@ -177,6 +202,9 @@ type TaskClaimParams struct {
 	// (e.g. those whose inputs the worker already holds); ids of other
 	// stages or states are ignored.
 	Prefer []int64
+	// Skip lists microtasks not to claim even if ready (e.g. those that
+	// failed on this worker before, to be retried on another).
+	Skip []int64
 }
 
 // Claimed is one microtask leased by TaskClaim.
@@ -213,6 +241,11 @@ type RunningTask struct {
 	Attempt   int
 	Worker    string
 	StartedAt time.Time
+	// SpecWorker and SpecToken name the speculative copy's holder and
+	// token, if the microtask has one (see Tx.TaskSpeculate); Token is
+	// then the first attempt's.
+	SpecWorker string
+	SpecToken  int64
 }
 
 // StageCount is a number of microtasks of one stage.

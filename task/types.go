@@ -46,6 +46,9 @@ type Stage struct {
 	Labels  map[string]string `json:"labels,omitempty"`
 	// After names the stages (or InputStage) whose outputs feed this one.
 	After []string `json:"after"`
+	// NoSpeculate turns off speculative copies of straggling microtasks
+	// of this stage.
+	NoSpeculate bool `json:"no_speculate,omitempty"`
 }
 
 // Job is a submitted job.

@@ -74,6 +74,9 @@ type Config struct {
 	Blobs      blob.Store
 	CacheDir   string
 	CacheBytes int64
+	// Journal, if set, is a file where the worker keeps its identity and
+	// running leases for a supervisor (see Journal).
+	Journal string
 }
 
 // DefaultCacheBytes bounds a worker's blob cache.
@@ -512,10 +515,22 @@ func (w *Worker) apply(execCtx context.Context, resp *api.SyncResponse) {
 			delete(w.running, c.Task)
 		}
 	}
+	type start struct {
+		ctx    context.Context
+		cancel context.CancelFunc
+		lease  api.Lease
+	}
+	starts := make([]start, 0, len(resp.Leases))
 	for _, l := range resp.Leases {
 		ctx, cancel := context.WithCancel(execCtx)
 		w.running[l.Task] = &run{lease: l, cancel: cancel}
-		go w.execute(ctx, cancel, l)
+		starts = append(starts, start{ctx, cancel, l})
+	}
+	// Journaled before they start, so a microtask that kills the process
+	// at once is still on record for the supervisor.
+	w.writeJournal()
+	for _, s := range starts {
+		go w.execute(s.ctx, s.cancel, s.lease)
 	}
 }
 

@@ -31,6 +31,9 @@ type serverFlags struct {
 	sync     string
 	leaseTTL time.Duration
 	maxItems int
+	// speculation (issue 4): copies of straggling microtasks.
+	speculate    bool
+	speculateMin time.Duration
 }
 
 func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
@@ -40,6 +43,8 @@ func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
 	fs.StringVar(&f.sync, "sync", "full", "store durability: full (survives power loss) or normal (survives crashes)")
 	fs.DurationVar(&f.leaseTTL, "lease-ttl", coord.DefaultLeaseTTL, "how long a silent worker keeps its leases")
 	fs.IntVar(&f.maxItems, "max-items", coord.DefaultMaxItems, "most items one job may have")
+	fs.BoolVar(&f.speculate, "speculate", true, "run a copy of a straggling microtask on another worker (jobs may still say speculate: false)")
+	fs.DurationVar(&f.speculateMin, "speculate-min", coord.DefaultSpeculateMin, "a microtask is a straggler only after running at least this long")
 }
 
 func defaultDataDir() string {
@@ -76,7 +81,8 @@ func (f *serverFlags) start(ctx context.Context, log *slog.Logger) (*server.Serv
 	}
 	s, err := server.New(server.Config{
 		DataDir: f.data, StoreURL: f.store, Listen: f.listen, Sync: f.sync, Logger: log,
-		Coord: coord.Config{LeaseTTL: f.leaseTTL, MaxItems: f.maxItems, Ops: builtinOps(), Logger: log},
+		Coord: coord.Config{LeaseTTL: f.leaseTTL, MaxItems: f.maxItems, Ops: builtinOps(), Logger: log,
+			NoSpeculation: !f.speculate, SpeculateMin: f.speculateMin},
 	})
 	if err != nil {
 		return nil, err
@@ -94,6 +100,8 @@ type workerFlags struct {
 	labels    string
 	execAllow []string
 	drain     time.Duration
+	slowdown  float64
+	journal   string // set by --supervise for its child
 	// ingestRoots are the folders the ingest operator may read.
 	ingestRoots []string
 }
@@ -105,6 +113,9 @@ func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
 	fs.StringSliceVar(&f.execAllow, "exec-allow", nil, "commands the exec operator may run (default any)")
 	fs.StringSliceVar(&f.ingestRoots, "ingest-root", nil, "folders the ingest operator may read image files from (default none)")
 	fs.DurationVar(&f.drain, "drain-timeout", worker.DefaultDrainTimeout, "on SIGTERM, how long running microtasks may finish")
+	fs.Float64Var(&f.slowdown, "slowdown", 1, "multiply the sleep operator's durations, to play a slow host (benchmarks, tests)")
+	fs.StringVar(&f.journal, "journal", "", "file where the worker keeps its running leases for a supervisor")
+	fs.MarkHidden("journal")
 }
 
 func parseLabels(s string) (map[string]string, error) {
@@ -130,12 +141,16 @@ func (f *workerFlags) worker(url string, log *slog.Logger) (*worker.Worker, erro
 	if err != nil {
 		return nil, err
 	}
+	if f.slowdown <= 0 {
+		return nil, badInput(fmt.Errorf("--slowdown %v: want a positive factor", f.slowdown))
+	}
 	reg := worker.NewRegistry()
-	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow}})
+	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow}, SleepScale: f.slowdown})
 	imageops.Register(reg, imageops.Options{IngestRoots: f.ingestRoots})
 	mlops.Register(reg)
 	score.Register(reg)
-	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain})
+	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain,
+		Journal: f.journal})
 }
 
 // runWorker runs w in the background until ctx ends and it has drained.

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -33,11 +35,15 @@ func serverCmd(g *globals) *cobra.Command {
 
 func workerCmd(g *globals) *cobra.Command {
 	var wf workerFlags
+	var supervise bool
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a worker that leases microtasks from a coordinator",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if supervise {
+				return superviseWorker(cmd.Context(), withoutFlag(os.Args[1:], "supervise"), g.logger())
+			}
 			w, err := wf.worker(g.server(), g.logger())
 			if err != nil {
 				return err
@@ -46,5 +52,18 @@ func workerCmd(g *globals) *cobra.Command {
 		},
 	}
 	wf.register(cmd.Flags(), "microtasks run at once")
+	cmd.Flags().BoolVar(&supervise, "supervise", false, "run the worker as a child process: when it crashes, report its microtasks failed at once with its exit status and last stderr lines, and start it again")
 	return cmd
+}
+
+// withoutFlag is args without --name / --name=value (a bool flag).
+func withoutFlag(args []string, name string) []string {
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		if a == "--"+name || strings.HasPrefix(a, "--"+name+"=") {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }

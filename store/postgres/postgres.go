@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"path"
 	"sort"
 	"sync"
 	"time"
@@ -119,38 +120,56 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 
 // migrate applies the embedded migrations the database has not seen, in
 // one transaction under an advisory lock, so that coordinators starting
-// together do not race.
+// together do not race. Migrations are tracked by file name, as in the
+// SQLite store, so features developed side by side can each add one
+// without renumbering the others.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	paths, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	sort.Strings(names)
+	sort.Strings(paths)
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", s.keys.migrate); err != nil {
 			return fmt.Errorf("migrate: lock: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS myriad_migrations (
-			version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS myriad_schema_migrations (
+			name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		var have int
-		if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM myriad_migrations").Scan(&have); err != nil {
-			return fmt.Errorf("migrate: read version: %w", err)
+		rows, err := tx.Query(ctx, "SELECT name FROM myriad_schema_migrations")
+		if err != nil {
+			return fmt.Errorf("migrate: read applied: %w", err)
 		}
-		if have > len(names) {
-			return fmt.Errorf("migrate: database is at version %d, this binary knows %d: use a newer myriad", have, len(names))
+		applied, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("migrate: read applied: %w", err)
 		}
-		for i := have; i < len(names); i++ {
-			body, err := migrations.ReadFile(names[i])
+		known := make(map[string]bool, len(paths))
+		for _, p := range paths {
+			known[path.Base(p)] = true
+		}
+		done := make(map[string]bool, len(applied))
+		for _, name := range applied {
+			if !known[name] {
+				return fmt.Errorf("migrate: database has migration %s that this binary does not know: use a newer myriad", name)
+			}
+			done[name] = true
+		}
+		for _, p := range paths {
+			name := path.Base(p)
+			if done[name] {
+				continue
+			}
+			body, err := migrations.ReadFile(p)
 			if err != nil {
 				return fmt.Errorf("migrate: %w", err)
 			}
 			if _, err := tx.Exec(ctx, string(body)); err != nil {
-				return fmt.Errorf("migrate %s: %w", names[i], err)
+				return fmt.Errorf("migrate %s: %w", name, err)
 			}
-			if _, err := tx.Exec(ctx, "INSERT INTO myriad_migrations (version) VALUES ($1)", i+1); err != nil {
-				return fmt.Errorf("migrate %s: %w", names[i], err)
+			if _, err := tx.Exec(ctx, "INSERT INTO myriad_schema_migrations (name) VALUES ($1)", name); err != nil {
+				return fmt.Errorf("migrate %s: %w", name, err)
 			}
 		}
 		return nil

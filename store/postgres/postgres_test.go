@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/myriadhq/myriad/store"
 	"github.com/myriadhq/myriad/store/postgres"
 	"github.com/myriadhq/myriad/store/postgres/pgtest"
@@ -84,5 +86,28 @@ func TestSyncOption(t *testing.T) {
 	s.Close()
 	if _, err := postgres.Open(context.Background(), url, postgres.Options{Sync: "sometimes"}); err == nil || !strings.Contains(err.Error(), "sync") {
 		t.Fatalf("bad sync: got %v, want an error naming sync", err)
+	}
+}
+
+// A database that has applied a migration this binary does not know (it
+// was migrated by a newer myriad) is refused with a clear error rather than
+// used with a schema the code does not expect.
+func TestMigrateRefusesUnknownMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	s := open(t, url)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "INSERT INTO myriad_schema_migrations (name) VALUES ('9999_future.sql')"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = postgres.Open(ctx, url, postgres.Options{})
+	if err == nil || !strings.Contains(err.Error(), "9999_future.sql") || !strings.Contains(err.Error(), "newer myriad") {
+		t.Fatalf("open after a future migration: %v, want an error naming it", err)
 	}
 }

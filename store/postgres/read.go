@@ -194,7 +194,7 @@ func (s *Store) TaskList(ctx context.Context, p *store.TaskListParams) ([]*task.
 
 // TaskRunning implements store.Store.
 func (s *Store) TaskRunning(ctx context.Context) ([]*store.RunningTask, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, job_id, stage, token, attempts, coalesce(worker, ''), coalesce(started_at, 0)
+	rows, err := s.pool.Query(ctx, `SELECT id, job_id, stage, fence, attempts, coalesce(worker, ''), coalesce(started_at, 0), coalesce(spec_worker, ''), coalesce(spec_token, 0)
 		FROM microtasks WHERE state = 2 ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list running microtasks: %w", err)

@@ -126,9 +126,24 @@ func (t *txn) TaskInsert(ctx context.Context, p *store.TaskInsertParams) error {
 
 func (t *txn) TaskClaim(ctx context.Context, p *store.TaskClaimParams) ([]*store.Claimed, error) {
 	var out []*store.Claimed
+	if len(p.Prefer) > 0 && len(p.Skip) > 0 {
+		prefer := make([]int64, 0, len(p.Prefer))
+		for _, id := range p.Prefer {
+			if !slices.Contains(p.Skip, id) {
+				prefer = append(prefer, id)
+			}
+		}
+		q := *p
+		q.Prefer, p = prefer, &q
+	}
+	skip := p.Skip
+	if skip == nil {
+		skip = []int64{}
+	}
 	if len(p.Prefer) > 0 {
 		got, err := t.claim(ctx, `UPDATE microtasks m
-			SET state = 2, token = m.token + 1, fence = m.token + 1, attempts = m.attempts + 1, worker = $1, started_at = $2
+			SET state = 2, token = m.token + 1, fence = m.token + 1, attempts = m.attempts + 1, worker = $1, started_at = $2,
+			spec_worker = NULL, spec_token = NULL
 			FROM (SELECT id FROM microtasks WHERE id = ANY($6::bigint[]) AND job_id = $3 AND stage = $4 AND state = 1
 				LIMIT $5 FOR UPDATE SKIP LOCKED) r
 			WHERE m.id = r.id
@@ -153,10 +168,12 @@ func (t *txn) TaskClaim(ctx context.Context, p *store.TaskClaimParams) ([]*store
 	// passed over instead of waited for; the UPDATE's fencing-token bump
 	// happens under the row locks the subquery took.
 	rest, err := t.claim(ctx, `UPDATE microtasks m
-		SET state = 2, token = m.token + 1, fence = m.token + 1, attempts = m.attempts + 1, worker = $1, started_at = $2
-		FROM (SELECT id FROM microtasks WHERE job_id = $3 AND stage = $4 AND state = 1 ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED) r
+		SET state = 2, token = m.token + 1, fence = m.token + 1, attempts = m.attempts + 1, worker = $1, started_at = $2,
+			spec_worker = NULL, spec_token = NULL
+		FROM (SELECT id FROM microtasks WHERE job_id = $3 AND stage = $4 AND state = 1 AND NOT (id = ANY($6::bigint[]))
+			ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED) r
 		WHERE m.id = r.id
-		RETURNING m.id, m.token, m.attempts, m.input`, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit-len(out))
+		RETURNING m.id, m.token, m.attempts, m.input`, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit-len(out), skip)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +220,7 @@ func (t *txn) TaskFinish(ctx context.Context, p *store.TaskFinishParams) (bool, 
 			}
 		}
 		tag, err := t.tx.Exec(ctx, `UPDATE microtasks SET state = 3, result = $1, finished_at = $2, runtime_ms = $3, error = NULL
-			WHERE id = $4 AND state = 2 AND $5 BETWEEN fence AND token`, out, ms(p.Now), rt, p.ID, p.Token)
+			WHERE id = $4 AND state = 2 AND $5 IN (fence, spec_token)`, out, ms(p.Now), rt, p.ID, p.Token)
 		if err != nil {
 			return false, fmt.Errorf("finish microtask %d: %w", p.ID, err)
 		}
@@ -223,8 +240,8 @@ func (t *txn) TaskFinish(ctx context.Context, p *store.TaskFinishParams) (bool, 
 			errText = &p.Error
 		}
 		tag, err := t.tx.Exec(ctx, `UPDATE microtasks SET state = $1, error = $2, not_before = $3, finished_at = $4, runtime_ms = $5,
-			fence = token + 1, attempts = attempts - $6
-			WHERE id = $7 AND state = 2 AND $8 BETWEEN fence AND token`,
+			fence = token + 1, spec_worker = NULL, spec_token = NULL, attempts = attempts - $6
+			WHERE id = $7 AND state = 2 AND $8 IN (fence, spec_token)`,
 			int16(p.State), errText, ms(p.NotBefore), ms(p.Now), rt, refund, p.ID, p.Token)
 		if err != nil {
 			return false, fmt.Errorf("finish microtask %d: %w", p.ID, err)
@@ -406,7 +423,7 @@ func (t *txn) TaskLeases(ctx context.Context, ids []int64) ([]*store.RunningTask
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := t.tx.Query(ctx, `SELECT id, job_id, stage, token, attempts, coalesce(worker, ''), coalesce(started_at, 0)
+	rows, err := t.tx.Query(ctx, `SELECT id, job_id, stage, fence, attempts, coalesce(worker, ''), coalesce(started_at, 0), coalesce(spec_worker, ''), coalesce(spec_token, 0)
 		FROM microtasks WHERE id = ANY($1) AND state = 2 ORDER BY id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read leases: %w", err)
@@ -420,7 +437,7 @@ func scanRunning(rows pgx.Rows) ([]*store.RunningTask, error) {
 	for rows.Next() {
 		r := &store.RunningTask{}
 		var started int64
-		if err := rows.Scan(&r.ID, &r.JobID, &r.Stage, &r.Token, &r.Attempt, &r.Worker, &started); err != nil {
+		if err := rows.Scan(&r.ID, &r.JobID, &r.Stage, &r.Token, &r.Attempt, &r.Worker, &started, &r.SpecWorker, &r.SpecToken); err != nil {
 			return nil, fmt.Errorf("read leases: %w", err)
 		}
 		r.StartedAt = fromMS(started)
@@ -494,7 +511,7 @@ func (t *txn) TaskFinishDone(ctx context.Context, ps []*store.TaskFinishParams) 
 	}
 	rows, err := t.tx.Query(ctx, `UPDATE microtasks m SET state = 3, result = u.res, finished_at = u.at, runtime_ms = u.rt, error = NULL
 		FROM (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[]) AS x(id, tok, res, at, rt) ORDER BY id) u
-		WHERE m.id = u.id AND m.state = 2 AND u.tok BETWEEN m.fence AND m.token
+		WHERE m.id = u.id AND m.state = 2 AND u.tok IN (m.fence, m.spec_token)
 		RETURNING m.id`, ids, tokens, results, at, rts)
 	if err != nil {
 		return nil, fmt.Errorf("finish microtasks: %w", err)
@@ -516,4 +533,31 @@ func (t *txn) TaskFinishDone(ctx context.Context, ps []*store.TaskFinishParams) 
 		out[i] = done[p.ID]
 	}
 	return out, nil
+}
+
+func (t *txn) TaskSpeculate(ctx context.Context, p *store.TaskSpeculateParams) (*store.Claimed, error) {
+	got, err := t.claim(ctx, `UPDATE microtasks SET token = token + 1, spec_token = token + 1, spec_worker = $1
+		WHERE id = $2 AND state = 2 AND spec_token IS NULL AND coalesce(worker, '') <> $1
+		RETURNING id, token, attempts, input`, p.Worker, p.ID)
+	if err != nil || len(got) == 0 {
+		return nil, err
+	}
+	return got[0], nil
+}
+
+func (t *txn) TaskDropAttempt(ctx context.Context, id, token int64) (bool, error) {
+	tag, err := t.tx.Exec(ctx, `UPDATE microtasks SET spec_token = NULL, spec_worker = NULL
+		WHERE id = $1 AND state = 2 AND spec_token = $2`, id, token)
+	if err != nil {
+		return false, fmt.Errorf("drop attempt of microtask %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return true, nil
+	}
+	tag, err = t.tx.Exec(ctx, `UPDATE microtasks SET fence = spec_token, worker = spec_worker, spec_token = NULL, spec_worker = NULL
+		WHERE id = $1 AND state = 2 AND spec_token IS NOT NULL AND fence = $2`, id, token)
+	if err != nil {
+		return false, fmt.Errorf("drop attempt of microtask %d: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
 }

@@ -24,7 +24,7 @@ func (t *txn) TaskLeases(ctx context.Context, ids []int64) ([]*store.RunningTask
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT id, job_id, stage, token, attempts, coalesce(worker, ''), coalesce(started_at, 0)
+	rows, err := t.tx.QueryContext(ctx, `SELECT id, job_id, stage, fence, attempts, coalesce(worker, ''), coalesce(started_at, 0), coalesce(spec_worker, ''), coalesce(spec_token, 0)
 		FROM microtasks WHERE state = 2 AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read leases: %w", err)
@@ -34,7 +34,7 @@ func (t *txn) TaskLeases(ctx context.Context, ids []int64) ([]*store.RunningTask
 	for rows.Next() {
 		r := &store.RunningTask{}
 		var started int64
-		if err := rows.Scan(&r.ID, &r.JobID, &r.Stage, &r.Token, &r.Attempt, &r.Worker, &started); err != nil {
+		if err := rows.Scan(&r.ID, &r.JobID, &r.Stage, &r.Token, &r.Attempt, &r.Worker, &started, &r.SpecWorker, &r.SpecToken); err != nil {
 			return nil, fmt.Errorf("read leases: %w", err)
 		}
 		r.StartedAt = fromMS(started)
@@ -88,6 +88,41 @@ func (t *txn) JobFinish(ctx context.Context, id string, state task.JobState, at 
 	n, err := res.RowsAffected()
 	if err != nil {
 		return false, fmt.Errorf("finish job: %w", err)
+	}
+	return n == 1, nil
+}
+
+func (t *txn) TaskSpeculate(ctx context.Context, p *store.TaskSpeculateParams) (*store.Claimed, error) {
+	rows, err := t.tx.QueryContext(ctx, `UPDATE microtasks SET token = token + 1, spec_token = token + 1, spec_worker = ?
+		WHERE id = ? AND state = 2 AND spec_token IS NULL AND coalesce(worker, '') <> ?
+		RETURNING id, token, attempts, input`, p.Worker, p.ID, p.Worker)
+	if err != nil {
+		return nil, fmt.Errorf("speculate microtask %d: %w", p.ID, err)
+	}
+	got, err := scanClaimed(rows)
+	if err != nil || len(got) == 0 {
+		return nil, err
+	}
+	return got[0], nil
+}
+
+func (t *txn) TaskDropAttempt(ctx context.Context, id, token int64) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE microtasks SET spec_token = NULL, spec_worker = NULL
+		WHERE id = ? AND state = 2 AND spec_token = ?`, id, token)
+	if err != nil {
+		return false, fmt.Errorf("drop attempt of microtask %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, nil
+	}
+	res, err = t.tx.ExecContext(ctx, `UPDATE microtasks SET fence = spec_token, worker = spec_worker, spec_token = NULL, spec_worker = NULL
+		WHERE id = ? AND state = 2 AND spec_token IS NOT NULL AND fence = ?`, id, token)
+	if err != nil {
+		return false, fmt.Errorf("drop attempt of microtask %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("drop attempt of microtask %d: %w", id, err)
 	}
 	return n == 1, nil
 }

@@ -6,6 +6,14 @@ import (
 	"fmt"
 )
 
+// claimSkipSQL is the claim statement passing over the ids of a JSON array.
+const claimSkipSQL = `UPDATE microtasks
+	SET state = 2, token = token + 1, fence = token + 1, attempts = attempts + 1, worker = ?, started_at = ?,
+	    spec_worker = NULL, spec_token = NULL
+	WHERE id IN (SELECT id FROM microtasks WHERE job_id = ? AND stage = ? AND state = 1
+		AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?)
+	RETURNING id, token, attempts, input`
+
 // stmts are the writer's hot statements, prepared once.
 type stmts struct {
 	insertTask, claim, claimOne, finishDone, finishOther, pendingAdd *sql.Stmt
@@ -20,20 +28,22 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 	}{
 		{&s.insertTask, `INSERT INTO microtasks (job_id, stage, state, n_items, input, created_at) VALUES (?, ?, 1, ?, ?, ?)`},
 		{&s.claim, `UPDATE microtasks
-			SET state = 2, token = token + 1, fence = token + 1, attempts = attempts + 1, worker = ?, started_at = ?
+			SET state = 2, token = token + 1, fence = token + 1, attempts = attempts + 1, worker = ?, started_at = ?,
+			    spec_worker = NULL, spec_token = NULL
 			WHERE id IN (SELECT id FROM microtasks WHERE job_id = ? AND stage = ? AND state = 1 ORDER BY id LIMIT ?)
 			RETURNING id, token, attempts, input`},
 		{&s.claimOne, `UPDATE microtasks
-			SET state = 2, token = token + 1, fence = token + 1, attempts = attempts + 1, worker = ?, started_at = ?
+			SET state = 2, token = token + 1, fence = token + 1, attempts = attempts + 1, worker = ?, started_at = ?,
+			    spec_worker = NULL, spec_token = NULL
 			WHERE id = ? AND job_id = ? AND stage = ? AND state = 1
 			RETURNING id, token, attempts, input`},
 		{&s.finishDone, `UPDATE microtasks
 			SET state = 3, result = ?, finished_at = ?, runtime_ms = ?, error = NULL
-			WHERE id = ? AND state = 2 AND ? BETWEEN fence AND token`},
+			WHERE id = ? AND state = 2 AND ? IN (fence, spec_token)`},
 		{&s.finishOther, `UPDATE microtasks
-			SET state = ?, error = ?, not_before = ?, finished_at = ?, runtime_ms = ?, fence = token + 1,
+			SET state = ?, error = ?, not_before = ?, finished_at = ?, runtime_ms = ?, fence = token + 1, spec_worker = NULL, spec_token = NULL,
 			    attempts = attempts - ?
-			WHERE id = ? AND state = 2 AND ? BETWEEN fence AND token`},
+			WHERE id = ? AND state = 2 AND ? IN (fence, spec_token)`},
 		{&s.pendingAdd, `INSERT INTO pending_items (job_id, stage, item_id, data) VALUES (?, ?, ?, ?)`},
 	} {
 		st, err := db.PrepareContext(ctx, p.sql)

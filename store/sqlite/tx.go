@@ -103,6 +103,9 @@ func (t *txn) TaskClaim(ctx context.Context, p *store.TaskClaimParams) ([]*store
 			if len(out) == p.Limit {
 				return out, nil
 			}
+			if slices.Contains(p.Skip, id) {
+				continue
+			}
 			rows, err := one.QueryContext(ctx, p.Worker, ms(p.Now), id, p.JobID, p.Stage)
 			if err != nil {
 				return nil, fmt.Errorf("claim microtask %d: %w", id, err)
@@ -117,7 +120,17 @@ func (t *txn) TaskClaim(ctx context.Context, p *store.TaskClaimParams) ([]*store
 	if len(out) == p.Limit {
 		return out, nil
 	}
-	rows, err := t.tx.StmtContext(ctx, t.st.claim).QueryContext(ctx, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit-len(out))
+	var rows *sql.Rows
+	var err error
+	if len(p.Skip) == 0 {
+		rows, err = t.tx.StmtContext(ctx, t.st.claim).QueryContext(ctx, p.Worker, ms(p.Now), p.JobID, p.Stage, p.Limit-len(out))
+	} else {
+		skip, jerr := json.Marshal(p.Skip)
+		if jerr != nil {
+			return nil, fmt.Errorf("claim microtasks: %w", jerr)
+		}
+		rows, err = t.tx.QueryContext(ctx, claimSkipSQL, p.Worker, ms(p.Now), p.JobID, p.Stage, string(skip), p.Limit-len(out))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("claim microtasks: %w", err)
 	}
