@@ -140,7 +140,7 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 	if err != nil {
 		return err
 	}
-	r.say("annotators   label the digits yourself: %s", crowd.link)
+	r.say("annotators   label images yourself: %s", crowd.link)
 	if df.open || (!cmd.Flags().Changed("open") && desktop(g.stdout)) {
 		openBrowser(crowd.link)
 	}

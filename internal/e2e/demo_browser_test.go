@@ -67,7 +67,7 @@ func TestDemoHumansOnlyInBrowser(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	demo := start(t, "demo --humans-only", "demo", "--job", jobFile, "--data", filepath.Join(dir, "data"), "-o", out,
 		"--listen", addr, "--humans-only", "--sync", "normal")
-	link := waitOutputLine(t, demo, regexp.MustCompile(`label the digits yourself: (\S+)`))
+	link := waitOutputLine(t, demo, regexp.MustCompile(`label images yourself: (\S+)`))
 	if !strings.HasPrefix(link, url+"/annotate/#invite=") {
 		t.Fatalf("annotator link %q", link)
 	}
