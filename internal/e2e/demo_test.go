@@ -159,3 +159,40 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// The README's cluster command: examples/demo.yaml, unchanged, submitted
+// to a coordinator that runs no workers of its own (`myriad server`), is
+// accepted — every stage's operator and params checked at submit, the
+// images stored through the API — and unrolled into its microtask stages.
+func TestDemoJobFileSubmitsToAServer(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	url := "http://" + addr
+	startServer(t, addr, filepath.Join(dir, "data"))
+	c := client.New(url)
+	example := filepath.Join(repoRoot(t), "examples", "demo.yaml")
+	code, stdout, stderr := runCLI(t, dir, "submit", example, "--server", url)
+	if code != 0 {
+		t.Fatalf("submit examples/demo.yaml: exit %d: %s", code, stderr)
+	}
+	id := strings.TrimSpace(stdout)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := c.Job(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, s := range st.Stages {
+		names[s.Name] = true
+	}
+	for _, want := range []string{"clean", "preprocess", "augment", "pack", "crossval.fold", "search.trial", "train.round3", "train", "predict", "label", "score"} {
+		if !names[want] {
+			t.Errorf("stage %s missing from the submitted job: %v", want, names)
+		}
+	}
+	if st.Items != 2000 {
+		t.Errorf("%d items, want the 2 000 training digits", st.Items)
+	}
+}
