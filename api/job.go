@@ -21,6 +21,7 @@ type JobStatus struct {
 	State      task.JobState `json:"state"`
 	Priority   int           `json:"priority"`
 	Weight     float64       `json:"weight"`
+	Owner      string        `json:"owner,omitempty"` // the id of the API token that submitted it
 	Items      int64         `json:"items"`
 	CreatedAt  time.Time     `json:"created_at"`
 	FinishedAt *time.Time    `json:"finished_at,omitempty"`

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -25,6 +26,7 @@ type Client struct {
 	bases []string
 	cur   atomic.Int64 // index into bases of the one that last answered
 	http  *http.Client
+	token string
 }
 
 // Option configures a Client.
@@ -33,11 +35,19 @@ type Option func(*Client)
 // WithHTTPClient sets the HTTP client (for TLS settings, timeouts).
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
+// WithToken sets the API token sent with every request (default the
+// MYRIAD_TOKEN environment variable).
+func WithToken(tok string) Option { return func(c *Client) { c.token = tok } }
+
+// TokenEnv is the environment variable the SDK, the worker and the CLI
+// take the API token from.
+const TokenEnv = "MYRIAD_TOKEN"
+
 // New returns a client for the coordinator at base (e.g.
 // "http://127.0.0.1:7070"), or for several replicas sharing one store,
 // separated by commas: a request that cannot reach one goes to the next.
 func New(base string, opts ...Option) *Client {
-	c := &Client{bases: splitBases(base), http: &http.Client{}}
+	c := &Client{bases: splitBases(base), http: &http.Client{}, token: os.Getenv(TokenEnv)}
 	for _, o := range opts {
 		o(c)
 	}

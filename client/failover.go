@@ -43,6 +43,9 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte) (*h
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
+		if c.token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
 		res, err := c.http.Do(req)
 		switch {
 		case err == nil && !unavailable(res.StatusCode):

@@ -62,7 +62,7 @@ func (c *Coordinator) Job(ctx context.Context, id string) (*api.JobStatus, error
 
 func baseStatus(j *task.Job) *api.JobStatus {
 	st := &api.JobStatus{ID: j.ID, Name: j.Name, State: j.State, Priority: j.Priority, Weight: j.Weight,
-		Items: j.Items, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt}
+		Owner: j.Owner, Items: j.Items, CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt}
 	for _, s := range j.Stages {
 		st.Stages = append(st.Stages, api.StageStatus{Name: s.Name, Op: s.Op, Kind: s.Kind, After: s.After})
 	}
@@ -223,7 +223,12 @@ func (c *Coordinator) opMeanLocked(op string) (float64, bool) {
 
 // Jobs lists jobs, newest first, with their counts.
 func (c *Coordinator) Jobs(ctx context.Context, state task.JobState, limit int) ([]*api.JobStatus, error) {
-	jobs, err := c.st.JobList(ctx, &store.JobListParams{State: state, Limit: limit})
+	return c.JobsOf(ctx, "", state, limit)
+}
+
+// JobsOf is Jobs limited to the jobs of one owner (all if owner is "").
+func (c *Coordinator) JobsOf(ctx context.Context, owner string, state task.JobState, limit int) ([]*api.JobStatus, error) {
+	jobs, err := c.st.JobList(ctx, &store.JobListParams{State: state, Limit: limit, Owner: owner})
 	if err != nil {
 		return nil, err
 	}

@@ -201,6 +201,9 @@ func containers(t *testing.T, docs []doc, root *cobra.Command) []myriadContainer
 	return out
 }
 
+// secretEnv are the variables the binary reads itself: its tokens.
+var secretEnv = map[string]bool{"MYRIAD_TOKEN": true, "MYRIAD_ADMIN_TOKEN": true, "MYRIAD_WORKER_TOKEN": true}
+
 // Flags, environment variables and secrets the manifests use exist.
 func TestManifestsMatchTheBinary(t *testing.T) {
 	docs := loadManifests(t)
@@ -213,6 +216,17 @@ func TestManifestsMatchTheBinary(t *testing.T) {
 			// The variable must change the flag default it stands for:
 			// set it and build the command tree again.
 			flag := map[string]string{"MYRIAD_STORE": "store", "MYRIAD_SERVER": "server"}[name]
+			if secretEnv[name] {
+				// Read by the binary directly, never as a flag (a flag's
+				// value shows in ps and --help): it must come from a
+				// secret that has the key.
+				ref := get(e, "valueFrom", "secretKeyRef")
+				sec, ok := find(docs, "Secret", str(get(ref, "name")))
+				if ref == nil || !ok || len(str(get(sec.m, "stringData", str(get(ref, "key"))))) < 32 {
+					t.Errorf("%s: env %s must come from a secret with a key of 32+ characters", mc.deployment, name)
+				}
+				continue
+			}
 			if flag == "" {
 				t.Errorf("%s: env %s is not one the binary reads", mc.deployment, name)
 				continue
@@ -300,7 +314,22 @@ func checkServiceURL(t *testing.T, docs []doc, u string) {
 // coordinator serves.
 func TestProbesPortsAndMetricsAreServed(t *testing.T) {
 	docs := loadManifests(t)
-	s, err := server.New(server.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Sync: "normal"})
+	var coordinator *myriadContainer
+	for _, mc := range containers(t, docs, cli.Command()) {
+		if mc.sub.Name() == "server" {
+			coordinator = &mc
+		}
+	}
+	if coordinator == nil {
+		t.Fatal("no coordinator deployment")
+	}
+	// Prometheus scrapes pods by annotation, without a token: the
+	// coordinator must say --public-metrics, and is started so here.
+	if coordinator.flags["public-metrics"] != "true" {
+		t.Error("the coordinator needs --public-metrics=true for Prometheus's annotation scraping")
+	}
+	s, err := server.New(server.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Sync: "normal",
+		Security: server.SecurityConfig{PublicMetrics: coordinator.flags["public-metrics"] == "true"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,15 +345,6 @@ func TestProbesPortsAndMetricsAreServed(t *testing.T) {
 		defer res.Body.Close()
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(b)
-	}
-	var coordinator *myriadContainer
-	for _, mc := range containers(t, docs, cli.Command()) {
-		if mc.sub.Name() == "server" {
-			coordinator = &mc
-		}
-	}
-	if coordinator == nil {
-		t.Fatal("no coordinator deployment")
 	}
 	_, port, err := net.SplitHostPort(coordinator.flags["listen"])
 	if err != nil {

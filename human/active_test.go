@@ -18,9 +18,9 @@ import (
 )
 
 // startWorker runs an in-process machine worker with extra handlers.
-func startWorker(t *testing.T, url string, setup func(w *worker.Worker)) {
+func startWorker(t *testing.T, url, token string, setup func(w *worker.Worker)) {
 	t.Helper()
-	w, err := worker.New(worker.Config{Server: url, Slots: 2, MaxWait: time.Second, Logger: testLogger()})
+	w, err := worker.New(worker.Config{Server: url, Token: token, Slots: 2, MaxWait: time.Second, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func startWorker(t *testing.T, url string, setup func(w *worker.Worker)) {
 func TestActiveLearning(t *testing.T) {
 	t.Parallel()
 	b := setup(t, human.Config{}, "")
-	startWorker(t, b.url, func(w *worker.Worker) {
+	startWorker(t, b.url, b.srv.AdminToken(), func(w *worker.Worker) {
 		// The model is sure (0.97) of even items and right about them; it
 		// hesitates (0.6) on odd ones and gets them wrong.
 		w.HandleItems("predict", func(ctx context.Context, tk *worker.Task, it task.Item) (any, error) {
@@ -83,7 +83,7 @@ func TestActiveLearning(t *testing.T) {
 		{Name: "train", Op: "train", Kind: task.Reduce},
 	}})
 	s, _ := crowd.NewSimulator(1, binary)
-	c := &sim.Crowd{URL: b.url, Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{Accuracy: 1} }),
+	c := &sim.Crowd{URL: b.url, Token: b.srv.AdminToken(), Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{Accuracy: 1} }),
 		Answer: sim.Modelled(s, truthByText(yesNo))}
 	rep, err := c.Run(ctxT(t, time.Minute))
 	if err != nil {

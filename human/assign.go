@@ -216,11 +216,8 @@ func (s *Service) pickLocked(st *stageRT, ann *annRT) (*itemRT, string) {
 		return nil, ReasonBudget
 	}
 	if g := st.p.Gold; g != nil && len(st.gold) > 0 && st.rng.Float64() < g.Rate {
-		start := st.rng.IntN(len(st.gold))
-		for i := range st.gold {
-			if it := st.gold[(start+i)%len(st.gold)]; !it.assignedTo(id) {
-				return it, ""
-			}
+		if it := st.pickGold(id); it != nil {
+			return it, ""
 		}
 	}
 	for e := st.frontier.Front(); e != nil; e = e.Next() {
@@ -677,4 +674,41 @@ type fitJob struct {
 	known   crowd.Truth
 	warm    *crowd.WorkerModel
 	taken   int
+}
+
+// pickGold chooses the next gold question for an annotator: one it has not
+// been given, whose known answer is the label the annotator has been asked
+// least so far, chosen at random among those. Balancing the answers keeps
+// gold accuracy meaningful for annotators who always give one label: with
+// gold drawn uniformly, a run of gold questions whose answer happens to be
+// that label would hide a spammer.
+func (st *stageRT) pickGold(id string) *itemRT {
+	asked := map[string]int{}
+	for _, it := range st.gold {
+		if it.assignedTo(id) {
+			asked[it.rec.Gold]++
+		}
+	}
+	var best *itemRT
+	bestN, ties := 0, 0
+	start := st.rng.IntN(len(st.gold))
+	for i := range st.gold {
+		it := st.gold[(start+i)%len(st.gold)]
+		if it.assignedTo(id) {
+			continue
+		}
+		n := asked[it.rec.Gold]
+		switch {
+		case best == nil || n < bestN:
+			best, bestN, ties = it, n, 1
+		case n == bestN:
+			// Reservoir sampling among the least-asked labels, so the
+			// label order of the gold list does not matter.
+			ties++
+			if st.rng.IntN(ties) == 0 {
+				best = it
+			}
+		}
+	}
+	return best
 }

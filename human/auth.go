@@ -2,9 +2,10 @@ package human
 
 // Annotator authentication, in one place: an annotator proves who it is
 // with its invite token, sent as a bearer token or kept in a session
-// cookie set at sign-in. Only the token's SHA-256 is stored. Issue 9's
-// API tokens and roles are meant to take this over; nothing else in the
-// package reads credentials.
+// cookie set at sign-in. Only the token's SHA-256 is stored. The
+// server's authentication (server/auth.go) calls Authenticate to give
+// these credentials the annotator role beside its API tokens; nothing
+// else in the package reads credentials.
 
 import (
 	"crypto/rand"

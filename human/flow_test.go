@@ -33,7 +33,7 @@ func TestFixedRedundancy(t *testing.T) {
 		"title": "Is it so?", "labels": binary, "k": k, "reward": 0.05, "budget": 100, "currency": "EUR",
 	}))
 	s, _ := crowd.NewSimulator(1, binary)
-	c := &sim.Crowd{URL: b.url, Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{Accuracy: 0.9} }),
+	c := &sim.Crowd{URL: b.url, Token: b.srv.AdminToken(), Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{Accuracy: 0.9} }),
 		Answer: sim.Modelled(s, truthByText(yesNo))}
 	rep, err := c.Run(ctxT(t, time.Minute))
 	if err != nil {

@@ -134,7 +134,7 @@ func TestRestartKeepsAnswers(t *testing.T) {
 
 	b = setup(t, human.Config{}, dir)
 	s, _ := crowd.NewSimulator(1, binary)
-	c := &sim.Crowd{URL: b.url, Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{Accuracy: 1} }),
+	c := &sim.Crowd{URL: b.url, Token: b.srv.AdminToken(), Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{Accuracy: 1} }),
 		Answer: sim.Modelled(s, truthByText(yesNo))}
 	rep, err := c.Run(ctxT(t, time.Minute))
 	if err != nil {

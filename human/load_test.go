@@ -46,7 +46,7 @@ func BenchmarkAnnotators500(b *testing.B) {
 			return crowd.Annotator{ID: fmt.Sprint("l", i), Accuracy: 0.9, MedianTime: think, TimeSpread: 0.5}
 		})
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs)*time.Second)
-		c := &sim.Crowd{URL: bd.url, Members: ms, Answer: sim.Modelled(s, truthByText(yesNo)), Speed: 1,
+		c := &sim.Crowd{URL: bd.url, Token: bd.srv.AdminToken(), Members: ms, Answer: sim.Modelled(s, truthByText(yesNo)), Speed: 1,
 			Idle: time.Hour, HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: annotators + 8}}}
 		b.ResetTimer()
 		rep, err := c.Run(ctx)

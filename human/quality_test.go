@@ -46,7 +46,7 @@ func TestGoldPausesSpammers(t *testing.T) {
 	for i := range ms {
 		ms[i].Annotator.ID = fmt.Sprint("m", i)
 	}
-	c := &sim.Crowd{URL: b.url, Job: id, Members: ms, Answer: sim.Modelled(s, truthByText(yesNo))}
+	c := &sim.Crowd{URL: b.url, Token: b.srv.AdminToken(), Job: id, Members: ms, Answer: sim.Modelled(s, truthByText(yesNo))}
 	if _, err := c.Run(ctxT(t, time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestBudgetStopsIssuing(t *testing.T) {
 		"labels": binary, "k": 3, "reward": 0.1, "budget": 2.5, "currency": "USD",
 	}))
 	s, _ := crowd.NewSimulator(1, binary)
-	c := &sim.Crowd{URL: b.url, Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{Accuracy: 1} }),
+	c := &sim.Crowd{URL: b.url, Token: b.srv.AdminToken(), Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{Accuracy: 1} }),
 		Answer: sim.Modelled(s, truthByText(yesNo))}
 	rep, err := c.Run(ctxT(t, time.Minute))
 	if err != nil {
@@ -224,4 +224,62 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// Gold questions are served balanced by their known answer: an annotator
+// who has been asked the "yes" gold questions gets a "no" one next, so a
+// spammer who always answers one label cannot ride a run of gold questions
+// that happen to share it. Here 3 of 33 gold questions are "no"; drawn
+// uniformly, six questions would almost never include all three.
+func TestGoldBalancedByAnswer(t *testing.T) {
+	t.Parallel()
+	b := setup(t, human.Config{}, "")
+	tok := b.annotators(t, "g", 1)[0]
+	gold := make([]any, 0, 33)
+	for i := range 33 {
+		ans := "yes"
+		if i%11 == 10 {
+			ans = "no"
+		}
+		gold = append(gold, map[string]any{"id": fmt.Sprint("g", i), "data": map[string]any{"text": fmt.Sprintf("gold %03d", i)}, "answer": ans})
+	}
+	id := submit(t, b.c, humanJob("goldbal", textItems(100, "item"), map[string]any{
+		"labels": binary, "k": 1, "gold": map[string]any{"items": gold, "rate": 0.99},
+	}))
+	b.waitStage(t, id)
+	ctx := context.Background()
+	cl := sim.NewClient(b.url, tok, nil)
+	goldAsked := func() (yes, no int) {
+		items, asgs := b.assignments(t, id, 0)
+		byID := map[int64]*store.HumanItem{}
+		for _, it := range items {
+			byID[it.ID] = it
+		}
+		for _, a := range asgs {
+			if it := byID[a.Item]; it.Kind == store.HumanGold {
+				if it.Gold == "no" {
+					no++
+				} else {
+					yes++
+				}
+			}
+		}
+		return yes, no
+	}
+	resp, err := cl.Next(ctx, api.NextRequest{})
+	for n := 0; ; n++ {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if y, no := goldAsked(); y+no >= 6 {
+			if no != 3 || y != 3 {
+				t.Fatalf("first six gold questions: %d yes, %d no; want 3 and 3", y, no)
+			}
+			return
+		}
+		if len(resp.Tasks) == 0 || n > 200 {
+			t.Fatalf("ran out of tasks after %d answers (reason %q)", n, resp.Reason)
+		}
+		resp, err = cl.Answer(ctx, resp.Tasks[0].ID, api.AnswerRequest{Label: "yes", Next: 1})
+	}
 }

@@ -92,7 +92,7 @@ func replayAPI(t testing.TB, r *rteSet, params map[string]any) replayRun {
 		l, ok := r.answers[m.Annotator.ID][q]
 		return l, ok
 	}
-	c := &sim.Crowd{URL: b.url, Job: id, Members: ms, Answer: answer, Want: 1}
+	c := &sim.Crowd{URL: b.url, Token: b.srv.AdminToken(), Job: id, Members: ms, Answer: answer, Want: 1}
 	rep, err := c.Run(ctxT(t, 10*time.Minute))
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +129,7 @@ func TestAdaptiveRedundancyThroughAPI(t *testing.T) {
 		ms := members(toks, func(i int) crowd.Annotator {
 			return crowd.Annotator{ID: fmt.Sprint("w", i), Accuracy: 0.65 + 0.3*float64(i)/crowdSize}
 		})
-		rep, err := (&sim.Crowd{URL: b.url, Job: id, Members: ms, Answer: sim.Modelled(s, truthByText(yesNo))}).Run(ctxT(t, 2*time.Minute))
+		rep, err := (&sim.Crowd{URL: b.url, Token: b.srv.AdminToken(), Job: id, Members: ms, Answer: sim.Modelled(s, truthByText(yesNo))}).Run(ctxT(t, 2*time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}

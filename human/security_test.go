@@ -98,7 +98,7 @@ func TestAnnotatorSeesNothingElse(t *testing.T) {
 	// others' answers differ from the watched one's.
 	s, _ := crowd.NewSimulator(5, binary)
 	ms := members(toks, func(i int) crowd.Annotator { return crowd.Annotator{Accuracy: []float64{1, 0.5, 0.5}[i]} })
-	c := &sim.Crowd{URL: b.url, Job: id, Members: ms, Answer: sim.Modelled(s, truthByText(yesNo)), Record: record}
+	c := &sim.Crowd{URL: b.url, Token: b.srv.AdminToken(), Job: id, Members: ms, Answer: sim.Modelled(s, truthByText(yesNo)), Record: record}
 
 	// Alongside the crowd, the watched annotator pokes at other
 	// annotators' tasks: it must get 404, as for a task that does not exist.

@@ -67,15 +67,17 @@ func setup(t testing.TB, hc human.Config, dir string) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Simulated annotators answer far faster than people: no rate limits.
 	s, err := server.New(server.Config{Store: st, Listen: "127.0.0.1:0", Logger: testLogger(),
-		Coord: coord.Config{Ops: opsInfo, Logger: testLogger()}, Human: fast(hc)})
+		Security: server.SecurityConfig{RateLimit: -1, AnswerRate: -1},
+		Coord:    coord.Config{Ops: opsInfo, Logger: testLogger()}, Human: fast(hc)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{st: st, srv: s, url: s.URL(), c: client.New(s.URL()), dir: dir}
+	b := &bundle{st: st, srv: s, url: s.URL(), c: client.New(s.URL(), client.WithToken(s.AdminToken())), dir: dir}
 	t.Cleanup(b.stop)
 	return b
 }

@@ -22,17 +22,26 @@ import (
 // Default limits of the exec operator.
 const (
 	DefaultExecMaxOutput = 16 << 20
-	stderrTail           = 20 // lines kept in an error
+	// DefaultExecTimeout bounds one command run (the stage's own timeout
+	// may end it sooner).
+	DefaultExecTimeout = 10 * time.Minute
+	stderrTail         = 20 // lines kept in an error
 )
+
+// ExecAllowAny in Allow lets exec run any command: for a single trusted
+// user's own machine only (docs/security.md).
+const ExecAllowAny = "*"
 
 // ExecOptions configures the exec operator.
 type ExecOptions struct {
-	// Allow lists the commands exec may run, by base name or absolute
-	// path. Nil allows any command (the embedded single-machine default);
-	// an empty, non-nil list allows none.
+	// Allow lists the commands exec may run, by base name (found on
+	// PATH) or absolute path. Empty allows none (the default);
+	// ExecAllowAny allows any.
 	Allow []string
 	// MaxOutput caps a command's stdout in bytes.
 	MaxOutput int64
+	// Timeout bounds each command run; default DefaultExecTimeout.
+	Timeout time.Duration
 	// WorkDir is the parent of each command's private working directory;
 	// default the system temp directory.
 	WorkDir string
@@ -57,6 +66,9 @@ func newExec(opt ExecOptions) worker.Handler {
 	if opt.MaxOutput <= 0 {
 		opt.MaxOutput = DefaultExecMaxOutput
 	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = DefaultExecTimeout
+	}
 	return func(ctx context.Context, t *worker.Task) ([]task.Item, error) {
 		var p execParams
 		if err := t.DecodeParams(&p); err != nil {
@@ -66,7 +78,12 @@ func newExec(opt ExecOptions) worker.Handler {
 			return nil, worker.Permanent(errors.New("exec: params.command is empty"))
 		}
 		if !allowed(opt.Allow, p.Command[0]) {
-			return nil, worker.Permanent(fmt.Errorf("exec: command %q is not in this worker's allow-list", p.Command[0]))
+			return nil, worker.Permanent(fmt.Errorf("exec: command %q is not in this worker's allow-list (--exec-allow)", p.Command[0]))
+		}
+		for k := range p.Env {
+			if err := checkEnv(k); err != nil {
+				return nil, worker.Permanent(err)
+			}
 		}
 		dir, err := os.MkdirTemp(opt.WorkDir, "myriad-exec-")
 		if err != nil {
@@ -81,7 +98,7 @@ func newExec(opt ExecOptions) worker.Handler {
 				if err != nil {
 					return nil, worker.Permanent(fmt.Errorf("item %s: %w", it.ID, err))
 				}
-				stdout, err := run(ctx, argv, p.Env, dir, it.Data, opt.MaxOutput)
+				stdout, err := run(ctx, argv, p.Env, dir, it.Data, opt.MaxOutput, opt.Timeout)
 				if err != nil {
 					return nil, fmt.Errorf("item %s: %w", it.ID, err)
 				}
@@ -93,7 +110,7 @@ func newExec(opt ExecOptions) worker.Handler {
 			if err != nil {
 				return nil, err
 			}
-			stdout, err := run(ctx, p.Command, p.Env, dir, in, opt.MaxOutput)
+			stdout, err := run(ctx, p.Command, p.Env, dir, in, opt.MaxOutput, opt.Timeout)
 			if err != nil {
 				return nil, err
 			}
@@ -111,15 +128,40 @@ func newExec(opt ExecOptions) worker.Handler {
 }
 
 func allowed(allow []string, cmd string) bool {
-	if allow == nil {
-		return true
-	}
 	for _, a := range allow {
-		if a == cmd || (!strings.Contains(cmd, "/") && a == filepath.Base(cmd)) {
+		if a == ExecAllowAny || a == cmd || (!strings.Contains(cmd, "/") && a == filepath.Base(cmd)) {
 			return true
 		}
 	}
 	return false
+}
+
+// checkEnv refuses job-supplied variables that would change which code an
+// allowed command runs (the loader's, PATH) or reach the worker's own
+// credentials.
+func checkEnv(k string) error {
+	u := strings.ToUpper(k)
+	if k == "" || strings.ContainsAny(k, "=\x00") || u == "PATH" || u == "IFS" || strings.HasPrefix(u, "LD_") ||
+		strings.HasPrefix(u, "DYLD_") || strings.HasPrefix(u, "MYRIAD_") {
+		return fmt.Errorf("exec: params.env: %q may not be set by a job", k)
+	}
+	return nil
+}
+
+// childEnv is the worker's environment less its credentials, which a
+// command never needs.
+func childEnv(extra map[string]string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k == "MYRIAD_TOKEN" || k == "MYRIAD_ADMIN_TOKEN" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	for k, v := range extra {
+		env = append(env, k+"="+v)
+	}
+	return env
 }
 
 // expand replaces whole-argument placeholders with item fields.
@@ -162,23 +204,26 @@ func expand(argv []string, it task.Item) ([]string, error) {
 
 // run executes argv with stdin, in its own process group so a timeout
 // kills its children too, capping stdout.
-func run(ctx context.Context, argv []string, env map[string]string, dir string, stdin []byte, maxOut int64) ([]byte, error) {
+func run(ctx context.Context, argv []string, env map[string]string, dir string, stdin []byte, maxOut int64, timeout time.Duration) ([]byte, error) {
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Stdin = bytes.NewReader(stdin)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = childEnv(env)
 	stdout := &capped{max: maxOut}
 	var stderr tail
 	cmd.Stdout, cmd.Stderr = stdout, &stderr
 	err := cmd.Run()
+	if parent.Err() != nil {
+		return nil, parent.Err()
+	}
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		return nil, fmt.Errorf("exec: %s ran longer than the limit of %v: %w", argv[0], timeout, ctx.Err())
 	}
 	if stdout.over {
 		return nil, worker.Permanent(fmt.Errorf("exec: output exceeds the cap of %d bytes", maxOut))

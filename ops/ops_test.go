@@ -70,7 +70,7 @@ func TestSleepHonoursContext(t *testing.T) {
 
 func TestExec(t *testing.T) {
 	t.Parallel()
-	h := newExec(ExecOptions{})
+	h := newExec(ExecOptions{Allow: []string{"cat", "tr", "echo", "sh"}})
 	// Item data goes to stdin; JSON stdout is the output, text becomes a
 	// string.
 	out, err := call(t, h, `{"command": ["cat"]}`, items(`{"x": 1}`, `"plain"`))
@@ -127,8 +127,33 @@ func TestExecLimits(t *testing.T) {
 	if _, err := call(t, none, `{"command": ["echo"]}`, items(`1`)); err == nil {
 		t.Fatal("an empty allow-list allowed a command")
 	}
-	if _, err := call(t, newExec(ExecOptions{}), `{"command": ["no-such-program-xyz"]}`, items(`1`)); !worker.IsPermanent(err) {
+	if _, err := call(t, newExec(ExecOptions{}), `{"command": ["echo"]}`, items(`1`)); err == nil || !strings.Contains(err.Error(), "allow-list") {
+		t.Fatalf("the default allowed a command: %v", err)
+	}
+	if _, err := call(t, newExec(ExecOptions{Allow: []string{ExecAllowAny}}), `{"command": ["no-such-program-xyz"]}`, items(`1`)); !worker.IsPermanent(err) {
 		t.Fatalf("missing program: %v", err)
+	}
+	// The operator's own timeout, apart from the stage's.
+	quick := newExec(ExecOptions{Allow: []string{"sleep"}, Timeout: 100 * time.Millisecond})
+	start = time.Now()
+	if _, err := call(t, quick, `{"command": ["sleep", "30"]}`, items(`1`)); err == nil || !strings.Contains(err.Error(), "limit") || time.Since(start) > 10*time.Second {
+		t.Fatalf("exec timeout: %v after %v", err, time.Since(start))
+	}
+}
+
+// A job cannot set variables that change what an allowed command runs,
+// and commands do not see the worker's token.
+func TestExecEnv(t *testing.T) {
+	t.Setenv("MYRIAD_TOKEN", "myrt_secret")
+	h := newExec(ExecOptions{Allow: []string{"sh"}})
+	for _, k := range []string{"LD_PRELOAD", "PATH", "DYLD_INSERT_LIBRARIES", "MYRIAD_TOKEN", "ld_library_path"} {
+		if _, err := call(t, h, `{"command": ["sh", "-c", "true"], "env": {"`+k+`": "x"}}`, items(`1`)); !worker.IsPermanent(err) || !strings.Contains(err.Error(), k) {
+			t.Errorf("env %s: %v", k, err)
+		}
+	}
+	out, err := call(t, h, `{"command": ["sh", "-c", "echo \"[$MYRIAD_TOKEN][$GREETING]\""], "env": {"GREETING": "hi"}}`, items(`1`))
+	if err != nil || string(out[0].Data) != `"[][hi]"` {
+		t.Fatalf("child env: %v %s", err, out)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 func TestRetryGoesToAnotherWorker(t *testing.T) {
 	t.Parallel()
 	b := setup(t, coord.Config{}, "")
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	wa, wb := handWorker("A"), handWorker("B")
 	rawSync(t, b.url, &api.SyncRequest{Worker: wa, Seq: 1})
 	rawSync(t, b.url, &api.SyncRequest{Worker: wb, Seq: 1})

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,7 +24,7 @@ import (
 // setupShared starts a coordinator on the shared store at url.
 func setupShared(t *testing.T, url string) *bundle {
 	t.Helper()
-	s, err := server.New(server.Config{StoreURL: url, Listen: "127.0.0.1:0", Logger: testLogger(t),
+	s, err := server.New(server.Config{Security: server.SecurityConfig{AdminToken: testToken}, StoreURL: url, Listen: "127.0.0.1:0", Logger: testLogger(t),
 		Coord: coord.Config{Ops: builtinOps(), LeaseTTL: 2 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +39,7 @@ func setupShared(t *testing.T, url string) *bundle {
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	res, err := http.Get(url)
+	res, err := authGet(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,12 +76,12 @@ func TestSharedStoreTwoCoordinators(t *testing.T) {
 	for i := range job.Input.Items {
 		job.Input.Items[i] = i
 	}
-	id := submitJob(t, client.New(a.url), job)
+	id := submitJob(t, client.New(a.url, client.WithToken(testToken)), job)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	// Wait through the other coordinator: it learns of the job from the
 	// store.
-	st, err := client.New(b.url).Wait(ctx, id, nil)
+	st, err := client.New(b.url, client.WithToken(testToken)).Wait(ctx, id, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +95,7 @@ func TestSharedStoreTwoCoordinators(t *testing.T) {
 		t.Fatalf("first stage: %d done, want %d", got, n)
 	}
 	var lines []string
-	if err := client.New(a.url).Results(ctx, id, nil, func(l *api.ResultLine) error { lines = append(lines, string(l.Data)); return nil }); err != nil {
+	if err := client.New(a.url, client.WithToken(testToken)).Results(ctx, id, nil, func(l *api.ResultLine) error { lines = append(lines, string(l.Data)); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	var sum struct {
@@ -108,7 +107,7 @@ func TestSharedStoreTwoCoordinators(t *testing.T) {
 	}
 	// Both coordinators agree it has ended.
 	for _, x := range []*bundle{a, b} {
-		st, err := client.New(x.url).Job(ctx, id)
+		st, err := client.New(x.url, client.WithToken(testToken)).Job(ctx, id)
 		if err != nil || st.State != task.JobCompleted {
 			t.Fatalf("%s says %+v %v", x.url, st, err)
 		}
@@ -137,7 +136,7 @@ func TestReadyzChecksStore(t *testing.T) {
 	}
 	defer st.Close()
 	fp := &flakyPing{Store: st}
-	s, err := server.New(server.Config{Store: fp, Listen: "127.0.0.1:0", Logger: testLogger(t)})
+	s, err := server.New(server.Config{Security: server.SecurityConfig{AdminToken: testToken}, Store: fp, Listen: "127.0.0.1:0", Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

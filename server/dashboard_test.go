@@ -26,7 +26,7 @@ func TestDashboardServed(t *testing.T) {
 		t.Fatalf("GET /: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	get := func(path string) (int, http.Header, string) {
-		resp, err := http.Get(b.url + path)
+		resp, err := authGet(b.url + path)
 		if err != nil {
 			t.Fatal(err)
 		}

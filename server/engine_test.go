@@ -55,7 +55,7 @@ func TestWordcountPipeline(t *testing.T) {
 	b := setup(t, coord.Config{}, "")
 	startWorker(t, b.url, 2, nil)
 	startWorker(t, b.url, 3, nil)
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	id := submitYAML(t, c, `
 name: wc
 input:

@@ -69,7 +69,7 @@ func TestEveryItemExactlyOnce(t *testing.T) {
 			w.HandleItems("plus1", plusOne)
 		})
 	}
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	const n = 2000
 	id := submitJob(t, c, &spec.Job{Name: "squares", Input: spec.Input{Items: numbers(n)}, Stages: []spec.Stage{
 		{Name: "sq", Op: "square", Batch: 7},
@@ -129,7 +129,7 @@ func TestNoStageBarrier(t *testing.T) {
 			return it.Data, nil
 		})
 	})
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	items := []any{map[string]any{"id": "slow"}}
 	for i := 0; i < 5; i++ {
 		items = append(items, map[string]any{"id": fmt.Sprint(i)})
@@ -180,7 +180,7 @@ func TestRetriesThenDead(t *testing.T) {
 			return it.Data, nil
 		})
 	})
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	retries := 2
 	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: []any{
 		map[string]any{"id": "ok"}, map[string]any{"id": "bad"}, map[string]any{"id": "once"}, map[string]any{"id": "input"},
@@ -238,7 +238,7 @@ func TestSlotsAndLabels(t *testing.T) {
 	}
 	startWorker(t, b.url, 3, busy(false))
 	reg := worker.NewRegistry()
-	wg, err := worker.New(worker.Config{Server: b.url, Slots: 2, Labels: map[string]string{"gpu": "1"}, Registry: reg, MaxWait: time.Second})
+	wg, err := worker.New(worker.Config{Server: b.url, Token: testToken, Slots: 2, Labels: map[string]string{"gpu": "1"}, Registry: reg, MaxWait: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestSlotsAndLabels(t *testing.T) {
 	go func() { wg.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	<-wg.Connected()
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: numbers(200)}, Stages: []spec.Stage{
 		{Name: "any", Op: "busy"},
 		{Name: "gpu", Op: "busy", Labels: map[string]string{"gpu": "1"}},
@@ -281,7 +281,7 @@ func TestCancel(t *testing.T) {
 			return nil, ctx.Err()
 		})
 	})
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: numbers(10)}, Stages: []spec.Stage{{Op: "hang"}}})
 	<-started
 	<-started
@@ -326,7 +326,7 @@ func TestDroppedItems(t *testing.T) {
 			return []task.Item{{ID: "n", Data: json.RawMessage(fmt.Sprint(len(tk.Items)))}}, nil
 		})
 	})
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: numbers(10)}, Stages: []spec.Stage{
 		{Name: "filter", Op: "odd-out", Batch: 3},
 		{Name: "even", Op: "noop", After: []string{"filter"}},
@@ -391,7 +391,7 @@ func TestLocalityPreference(t *testing.T) {
 				})
 			})
 		}
-		c := client.New(b.url)
+		c := client.New(b.url, client.WithToken(testToken))
 		id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: numbers(400)}, Stages: []spec.Stage{
 			{Name: "a", Op: "mark"}, {Name: "b", Op: "mark"},
 		}})

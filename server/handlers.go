@@ -18,6 +18,7 @@ import (
 	"github.com/myriadhq/myriad/coord"
 	"github.com/myriadhq/myriad/human"
 	"github.com/myriadhq/myriad/spec"
+	"github.com/myriadhq/myriad/store"
 	"github.com/myriadhq/myriad/task"
 )
 
@@ -36,6 +37,13 @@ type api0 struct {
 	blobs   http.Handler   // /v1/blobs, nil without a blob store
 	m       *metrics       // /metrics
 	tp      *throughputLog // jobs' done counts over time; nil if not kept
+	auth    *authn         // nil when serving without authentication
+	tokens  store.TokenStore
+	limits  *limits
+	// workerIDs binds each worker id to the token that first used it.
+	workerIDs workerOwners
+	// publicMetrics serves /metrics without credentials.
+	publicMetrics bool
 }
 
 func (a *api0) submit(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +67,9 @@ func (a *api0) submit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, r, err)
 		return
+	}
+	if p := principalFrom(r); p != nil {
+		sub.Owner = p.id
 	}
 	job, tasks, err := a.c.Submit(r.Context(), sub)
 	if err != nil {
@@ -87,7 +98,11 @@ func (a *api0) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, fmt.Errorf("state: unknown job state %q: %w", state, errBadRequest))
 		return
 	}
-	jobs, err := a.c.Jobs(r.Context(), state, limit)
+	owner := ""
+	if p := principalFrom(r); p != nil && p.role == submitter {
+		owner = p.id // a submitter sees its own jobs only
+	}
+	jobs, err := a.c.JobsOf(r.Context(), owner, state, limit)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -182,6 +197,10 @@ func (a *api0) sync(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeError(w, r, fmt.Errorf("decode sync request: %v: %w", err, errBadRequest))
+		return
+	}
+	if p := principalFrom(r); p != nil && req.Worker.ID != "" && !a.workerIDs.claim(req.Worker.ID, p.id) {
+		writeJSON(w, http.StatusForbidden, api.Error{Error: fmt.Sprintf("worker id %q belongs to another token", req.Worker.ID)})
 		return
 	}
 	resp, err := a.c.Sync(r.Context(), &req)

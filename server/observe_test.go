@@ -102,11 +102,11 @@ func TestEventStream(t *testing.T) {
 	g := newGate()
 	t.Cleanup(g.open)
 	startWorker(t, b.url, 2, func(w *worker.Worker) { w.HandleItems("gate", g.item) })
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	id := submitJob(t, c, &spec.Job{Name: "gated", Input: spec.Input{Items: numbers(3)}, Stages: []spec.Stage{{Name: "g", Op: "gate"}}})
 
 	for q, want := range map[string]int{"?interval_ms=x": 400, "?job=nope": 404, "?topics=jobs,bogus": 400} {
-		resp, err := http.Get(b.url + "/v1/events" + q)
+		resp, err := authGet(b.url + "/v1/events" + q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func TestEventStream(t *testing.T) {
 			t.Errorf("GET /v1/events%s: %d, want %d", q, resp.StatusCode, want)
 		}
 	}
-	resp, err := http.Get(b.url + "/v1/events?interval_ms=250&job=" + id)
+	resp, err := authGet(b.url + "/v1/events?interval_ms=250&job=" + id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestEventStream(t *testing.T) {
 	})
 
 	// One topic: only its events.
-	wresp, err := http.Get(b.url + "/v1/events?topics=workers")
+	wresp, err := authGet(b.url + "/v1/events?topics=workers")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestEventStream(t *testing.T) {
 // or nil if the first tick had none.
 func firstThroughput(t *testing.T, url, id string) *server.Throughput {
 	t.Helper()
-	resp, err := http.Get(url + "/v1/events?topics=job&job=" + id)
+	resp, err := authGet(url + "/v1/events?topics=job&job=" + id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func firstThroughput(t *testing.T, url, id string) *server.Throughput {
 // scrape reads /metrics with the Prometheus text parser.
 func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get(url + "/metrics")
+	resp, err := authGet(url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestMetrics(t *testing.T) {
 	g := newGate()
 	t.Cleanup(g.open)
 	startWorker(t, b.url, 2, func(w *worker.Worker) { w.HandleItems("gate", g.item) })
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	ctx := ctxT(t, time.Minute)
 	if _, err := c.CreateAnnotator(ctx, api.AnnotatorCreate{Name: "ann"}); err != nil {
 		t.Fatal(err)
@@ -342,7 +342,7 @@ func TestMetrics(t *testing.T) {
 	ghost := api.WorkerInfo{ID: "ghost-1", Name: "ghost", Slots: 1, Ops: []string{"ghost"}}
 	ghostSync := func(want int) *api.SyncResponse {
 		body, _ := json.Marshal(api.SyncRequest{Worker: ghost, Seq: uint64(want + 1), Want: want})
-		resp, err := http.Post(b.url+"/v1/workers/sync", "application/json", bytes.NewReader(body))
+		resp, err := authPost(b.url+"/v1/workers/sync", "application/json", bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,7 @@ import (
 func rawSync(t *testing.T, url string, req *api.SyncRequest) *api.SyncResponse {
 	t.Helper()
 	body, _ := json.Marshal(req)
-	res, err := http.Post(url+"/v1/workers/sync", "application/json", bytes.NewReader(body))
+	res, err := authPost(url+"/v1/workers/sync", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func handWorker(id string) api.WorkerInfo {
 func TestStaleTokenRefused(t *testing.T) {
 	t.Parallel()
 	b := setup(t, coord.Config{LeaseTTL: 300 * time.Millisecond}, "")
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	a, z := handWorker("A"), handWorker("Z")
 	rawSync(t, b.url, &api.SyncRequest{Worker: a, Seq: 1})
 	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: []any{"x"}}, Stages: []spec.Stage{{Op: "noop"}}})
@@ -105,7 +105,7 @@ func TestStaleTokenRefused(t *testing.T) {
 func TestLeaseLostInTransitIsRequeued(t *testing.T) {
 	t.Parallel()
 	b := setup(t, coord.Config{}, "")
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	w := handWorker("W")
 	rawSync(t, b.url, &api.SyncRequest{Worker: w, Seq: 1})
 	submitJob(t, c, &spec.Job{Input: spec.Input{Items: []any{"x"}}, Stages: []spec.Stage{{Op: "noop"}}})
@@ -124,7 +124,7 @@ func TestBadRequests(t *testing.T) {
 	t.Parallel()
 	b := setup(t, coord.Config{}, "")
 	post := func(path, ct, body string) (int, string) {
-		res, err := http.Post(b.url+path, ct, strings.NewReader(body))
+		res, err := authPost(b.url+path, ct, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +133,7 @@ func TestBadRequests(t *testing.T) {
 		return res.StatusCode, string(data)
 	}
 	get := func(path string) int {
-		res, err := http.Get(b.url + path)
+		res, err := authGet(b.url + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +175,7 @@ func TestBadRequests(t *testing.T) {
 		t.Errorf("bad state filter: %d", s)
 	}
 	// Nothing was stored, and the coordinator is still up.
-	jobs, err := client.New(b.url).Jobs(context.Background(), "", 0)
+	jobs, err := client.New(b.url, client.WithToken(testToken)).Jobs(context.Background(), "", 0)
 	if err != nil || len(jobs) != 0 {
 		t.Fatalf("jobs after bad submissions: %v %v", jobs, err)
 	}

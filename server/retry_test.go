@@ -63,8 +63,8 @@ func testRetry(t *testing.T, runURL, retryURL string) {
 		w.HandleItems("flaky", flaky(&fixed))
 		w.HandleItems("plus1", plusOne)
 	})
-	c := client.New(runURL)
-	rc := client.New(retryURL)
+	c := client.New(runURL, client.WithToken(testToken))
+	rc := client.New(retryURL, client.WithToken(testToken))
 	items := append(numbers(4), map[string]any{"id": "bad", "n": 9})
 	zero := 0
 	id := submitJob(t, c, &spec.Job{Name: "retry", Input: spec.Input{Items: items}, Stages: []spec.Stage{

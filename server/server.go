@@ -3,6 +3,7 @@ package server
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,23 +58,28 @@ type Config struct {
 	// store.HumanStore, unless NoHuman is set.
 	Human   human.Config
 	NoHuman bool
+	// Security (issue 9, docs/security.md); see SecurityConfig.
+	Security SecurityConfig
 }
 
 // Server is a coordinator with its store and HTTP listener.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	st    store.Store
-	own   bool // st was opened here
-	blobs blob.Store
-	c     *coord.Coordinator
-	h     *human.Service
-	ln    net.Listener
-	http  *http.Server
-	done  chan error
-	once  sync.Once
-	ready chan struct{}
-	wg    sync.WaitGroup // the throughput sampler
+	cfg     Config
+	log     *slog.Logger
+	st      store.Store
+	own     bool // st was opened here
+	blobs   blob.Store
+	c       *coord.Coordinator
+	h       *human.Service
+	ln      net.Listener
+	http    *http.Server
+	done    chan error
+	once    sync.Once
+	ready   chan struct{}
+	wg      sync.WaitGroup // the throughput sampler
+	admin   string         // the bootstrap admin token
+	tls     bool
+	tlsConf *tls.Config // nil without TLS
 }
 
 // New checks cfg; Start does the work.
@@ -85,7 +91,14 @@ func New(cfg Config) (*Server, error) {
 	cfg.MaxBody = cmp.Or(cfg.MaxBody, DefaultMaxBody)
 	cfg.MaxSync = cmp.Or(cfg.MaxSync, DefaultMaxSync)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
-	return &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}, nil
+	if err := cfg.Security.check(cfg.Listen); err != nil {
+		return nil, err
+	}
+	tlsConf, err := cfg.Security.tlsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("server config: %w", err)
+	}
+	return &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), tlsConf: tlsConf}, nil
 }
 
 // Start opens the store, starts the coordinator and listens.
@@ -150,6 +163,15 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.h = h
 	}
+	tlsConf := s.tlsConf
+	if !s.cfg.Security.NoAuth {
+		s.admin, err = s.bootstrapAdmin(ctx)
+	}
+	if err != nil {
+		s.stopServices()
+		s.closeStore()
+		return err
+	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		s.stopServices()
@@ -160,13 +182,22 @@ func (s *Server) Start(ctx context.Context) error {
 	tp := newThroughputLog()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); tp.run(context.WithoutCancel(ctx), c) }() // ends when the coordinator stops
+	sec := s.cfg.Security
 	s.http = &http.Server{
-		Handler:           Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs, Human: s.h, metrics: m, throughput: tp}),
+		Handler: Handler(c, HandlerOptions{MaxBody: s.cfg.MaxBody, MaxSync: s.cfg.MaxSync, Logger: s.log, Blobs: s.blobs, Human: s.h, metrics: m, throughput: tp,
+			Tokens: s.st, NoAuth: sec.NoAuth, RateLimit: sec.RateLimit, RateBurst: sec.RateBurst, AnswerRate: sec.AnswerRate, AnswerBurst: sec.AnswerBurst,
+			PublicMetrics: sec.PublicMetrics}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		TLSConfig:         tlsConf,
 	}
 	s.done = make(chan error, 1)
-	go func() { s.done <- s.http.Serve(ln) }()
+	if tlsConf != nil {
+		s.tls = true
+		go func() { s.done <- s.http.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { s.done <- s.http.Serve(ln) }()
+	}
 	close(s.ready)
 	s.log.Info("listening", "url", s.URL())
 	return nil
@@ -204,7 +235,12 @@ func (s *Server) stopServices() {
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // URL is the base URL of the API.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string {
+	if s.tls {
+		return "https://" + s.ln.Addr().String()
+	}
+	return "http://" + s.ln.Addr().String()
+}
 
 // Done is closed with the listener's error when it stops serving.
 func (s *Server) Done() <-chan error { return s.done }
@@ -254,6 +290,17 @@ type HandlerOptions struct {
 	metrics *metrics
 	// throughput, if set, is the history the job page's chart starts from.
 	throughput *throughputLog
+	// Tokens authenticates API tokens; required unless NoAuth.
+	Tokens store.TokenStore
+	// NoAuth serves every route to anyone as admin (loopback only; the
+	// Server refuses it elsewhere).
+	NoAuth bool
+	// Rate limits, see limits.go: per token and per annotator's answers;
+	// 0 the default, negative off.
+	RateLimit, AnswerRate  float64
+	RateBurst, AnswerBurst int
+	// PublicMetrics serves /metrics to anyone (SecurityConfig).
+	PublicMetrics bool
 }
 
 // Handler serves the API over a coordinator.
@@ -268,10 +315,16 @@ func Handler(c *coord.Coordinator, opt HandlerOptions) http.Handler {
 	a.m = cmp.Or(opt.metrics, newMetrics())
 	a.tp = opt.throughput
 	a.m.c, a.m.h = c, opt.Human
+	if !opt.NoAuth {
+		a.auth = &authn{st: opt.Tokens, human: opt.Human, now: time.Now, cache: map[[32]byte]cachedToken{}}
+	}
+	a.tokens = opt.Tokens
+	a.publicMetrics = opt.PublicMetrics
+	a.limits = newLimits(opt.RateLimit, opt.RateBurst, opt.AnswerRate, opt.AnswerBurst)
 	mux := http.NewServeMux()
 	for _, rt := range routes {
 		h := rt.handler
-		mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) { h(a, w, r) })
+		mux.HandleFunc(rt.method+" "+rt.pattern, a.guard(rt, func(w http.ResponseWriter, r *http.Request) { h(a, w, r) }))
 	}
 	log := cmp.Or(opt.Logger, slog.New(slog.DiscardHandler))
 	return withRequestLog(log, mux)

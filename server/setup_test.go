@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"testing"
@@ -46,7 +48,7 @@ func setup(t *testing.T, cc coord.Config, dir string) *bundle {
 	if cc.Ops == nil {
 		cc.Ops = builtinOps()
 	}
-	s, err := server.New(server.Config{DataDir: dir, Listen: "127.0.0.1:0", Sync: "normal", Coord: cc, Logger: testLogger(t), MaxBody: 1 << 20})
+	s, err := server.New(server.Config{Security: server.SecurityConfig{AdminToken: testToken}, DataDir: dir, Listen: "127.0.0.1:0", Sync: "normal", Coord: cc, Logger: testLogger(t), MaxBody: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func startWorker(t *testing.T, url string, slots int, extra func(w *worker.Worke
 	t.Helper()
 	reg := worker.NewRegistry()
 	ops.Register(reg, ops.Options{})
-	w, err := worker.New(worker.Config{Server: url, Slots: slots, Registry: reg, MaxWait: time.Second, Logger: testLogger(t)})
+	w, err := worker.New(worker.Config{Server: url, Token: testToken, Slots: slots, Registry: reg, MaxWait: time.Second, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,4 +92,27 @@ func startWorker(t *testing.T, url string, slots int, extra func(w *worker.Worke
 	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
 	t.Cleanup(stop)
 	return stop
+}
+
+// testToken is the admin token every test server in this package is
+// started with (Security.AdminToken); the helpers send it.
+const testToken = "myrt_test0admin0token0for0the0server0package0tests"
+
+func authGet(url string) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	return http.DefaultClient.Do(req)
+}
+
+func authPost(url, ct string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodPost, url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	return http.DefaultClient.Do(req)
 }

@@ -22,7 +22,7 @@ import (
 // It returns S's lease.
 func stragglerSetup(t *testing.T, b *bundle, j *spec.Job) (c *client.Client, id string, ls api.Lease) {
 	t.Helper()
-	c = client.New(b.url)
+	c = client.New(b.url, client.WithToken(testToken))
 	s, a := handWorker("S"), handWorker("A")
 	a.Slots = 3
 	rawSync(t, b.url, &api.SyncRequest{Worker: s, Seq: 1})
@@ -241,7 +241,7 @@ func TestSpeculationSharedStoreLeaderOnly(t *testing.T) {
 	t.Parallel()
 	url := pgtest.URL(t)
 	open := func() *bundle {
-		s, err := server.New(server.Config{StoreURL: url, Listen: "127.0.0.1:0", Logger: testLogger(t),
+		s, err := server.New(server.Config{Security: server.SecurityConfig{AdminToken: testToken}, StoreURL: url, Listen: "127.0.0.1:0", Logger: testLogger(t),
 			Coord: coord.Config{Ops: builtinOps(), LeaseTTL: 5 * time.Second, SpeculateMin: 50 * time.Millisecond}})
 		if err != nil {
 			t.Fatal(err)

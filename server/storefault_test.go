@@ -38,7 +38,7 @@ func setupFaulty(t *testing.T, cc coord.Config) (b *bundle, f *faulty.Store, inn
 	if cc.Ops == nil {
 		cc.Ops = builtinOps()
 	}
-	s, err := server.New(server.Config{Store: f, DataDir: dir, NoHuman: true, Listen: "127.0.0.1:0", Coord: cc, Logger: testLogger(t), MaxBody: 1 << 20})
+	s, err := server.New(server.Config{Security: server.SecurityConfig{AdminToken: testToken}, Store: f, DataDir: dir, NoHuman: true, Listen: "127.0.0.1:0", Coord: cc, Logger: testLogger(t), MaxBody: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func setupFaulty(t *testing.T, cc coord.Config) (b *bundle, f *faulty.Store, inn
 func trySync(t *testing.T, url string, req *api.SyncRequest) (int, *api.SyncResponse) {
 	t.Helper()
 	body, _ := json.Marshal(req)
-	res, err := http.Post(url+"/v1/workers/sync", "application/json", bytes.NewReader(body))
+	res, err := authPost(url+"/v1/workers/sync", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestStoreFailureNotAcknowledged(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			b, f, inner := setupFaulty(t, coord.Config{})
-			c := client.New(b.url)
+			c := client.New(b.url, client.WithToken(testToken))
 			w := handWorker("W")
 			w.Slots = 3
 			rawSync(t, b.url, &api.SyncRequest{Worker: w, Seq: 1})
@@ -148,7 +148,7 @@ func TestStoreFailureNotAcknowledged(t *testing.T) {
 func TestIntermittentStoreFailuresExactlyOnce(t *testing.T) {
 	t.Parallel()
 	b, f, inner := setupFaulty(t, coord.Config{})
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	startWorker(t, b.url, 4, nil)
 	const n = 100
 	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: numbers(n)}, Stages: []spec.Stage{{Op: "sleep", Params: map[string]any{"ms": 2}}}})
@@ -205,7 +205,7 @@ func TestWorkerHoldsResultsWhileStoreFails(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		var req api.SyncRequest
 		json.Unmarshal(body, &req)
-		res, err := http.Post(b.url+r.URL.Path, "application/json", bytes.NewReader(body))
+		res, err := authPost(b.url+r.URL.Path, "application/json", bytes.NewReader(body))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -221,7 +221,7 @@ func TestWorkerHoldsResultsWhileStoreFails(t *testing.T) {
 	t.Cleanup(proxy.Close)
 	const slots, n = 2, 12
 	startWorker(t, proxy.URL, slots, nil)
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: numbers(n)}, Stages: []spec.Stage{{Op: "sleep", Params: map[string]any{"ms": 30}}}})
 	deadline := time.Now().Add(60 * time.Second)
 	for storeCounts(t, inner, id).Done < 2 {

@@ -24,7 +24,7 @@ func TestHandlerPanicAndHang(t *testing.T) {
 		w.HandleItems("explode", func(context.Context, *worker.Task, task.Item) (any, error) { panic("kaboom") })
 		w.HandleItems("hang", func(context.Context, *worker.Task, task.Item) (any, error) { select {} })
 	})
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	zero := 0
 	boom := submitJob(t, c, &spec.Job{Input: spec.Input{Items: []any{1}}, Stages: []spec.Stage{{Op: "explode", Retries: &zero}}})
 	hang := submitJob(t, c, &spec.Job{Input: spec.Input{Items: []any{1}}, Stages: []spec.Stage{{Op: "hang", Retries: &zero, Timeout: "200ms"}}})
@@ -62,7 +62,7 @@ func TestWorkerDrain(t *testing.T) {
 		<-ctx.Done() // "slow": outlives the drain timeout
 		return nil, ctx.Err()
 	}))
-	w, err := worker.New(worker.Config{Server: b.url, Slots: 2, Registry: reg, DrainTimeout: 300 * time.Millisecond, MaxWait: time.Second})
+	w, err := worker.New(worker.Config{Server: b.url, Token: testToken, Slots: 2, Registry: reg, DrainTimeout: 300 * time.Millisecond, MaxWait: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestWorkerDrain(t *testing.T) {
 	stopped := make(chan struct{})
 	go func() { w.Run(ctx); close(stopped) }()
 	<-w.Connected()
-	c := client.New(b.url)
+	c := client.New(b.url, client.WithToken(testToken))
 	zero := 0
 	id := submitJob(t, c, &spec.Job{Input: spec.Input{Items: []any{map[string]any{"id": "quick"}, map[string]any{"id": "slow"}, map[string]any{"id": "later"}}},
 		Stages: []spec.Stage{{Op: "step", Retries: &zero}}})

@@ -50,6 +50,8 @@ type Store interface {
 	// MetricList returns a job's metric points in the order they were
 	// added (none, not ErrNotFound, for an unknown job).
 	MetricList(ctx context.Context, jobID string) ([]task.MetricPoint, error)
+	// TokenStore keeps API tokens (issue 9).
+	TokenStore
 	// Ping checks the store can serve requests.
 	Ping(ctx context.Context) error
 	// Close releases the store.
@@ -169,6 +171,8 @@ type JobListParams struct {
 	// Active lists only jobs that are not final (what a coordinator
 	// loads at start-up).
 	Active bool
+	// Owner, if set, lists only the jobs submitted by this owner.
+	Owner string
 }
 
 // TaskListParams filters TaskList.

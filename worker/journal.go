@@ -70,8 +70,9 @@ func ReadJournal(path string) (*Journal, error) {
 // servers) that the worker process of j died while running its leases:
 // each is reported failed with kind crash and the given reason, and the
 // worker as draining, so it is given no more work. It returns how many
-// reports the coordinator accepted.
-func ReportCrash(ctx context.Context, client *http.Client, j *Journal, reason string) (int, error) {
+// reports the coordinator accepted. token is the API token the worker
+// used (the journal keeps no secret).
+func ReportCrash(ctx context.Context, client *http.Client, j *Journal, reason, token string) (int, error) {
 	if len(j.Running) == 0 || j.Worker.ID == "" {
 		return 0, nil
 	}
@@ -93,6 +94,9 @@ func ReportCrash(ctx context.Context, client *http.Client, j *Journal, reason st
 			return 0, fmt.Errorf("report crash: %w", err)
 		}
 		hr.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			hr.Header.Set("Authorization", "Bearer "+token)
+		}
 		res, err := client.Do(hr)
 		if err != nil {
 			last = err

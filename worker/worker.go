@@ -77,6 +77,9 @@ type Config struct {
 	// Journal, if set, is a file where the worker keeps its identity and
 	// running leases for a supervisor (see Journal).
 	Journal string
+	// Token is the API token (role worker) sent with every request;
+	// default the MYRIAD_TOKEN environment variable.
+	Token string
 }
 
 // DefaultCacheBytes bounds a worker's blob cache.
@@ -144,6 +147,7 @@ func New(cfg Config) (*Worker, error) {
 		cfg.Name, _ = os.Hostname()
 		cfg.Name = cmp.Or(cfg.Name, "worker")
 	}
+	cfg.Token = cmp.Or(cfg.Token, os.Getenv("MYRIAD_TOKEN"))
 	cfg.MaxWait = cmp.Or(cfg.MaxWait, DefaultMaxWait)
 	cfg.DrainTimeout = cmp.Or(cfg.DrainTimeout, DefaultDrainTimeout)
 	if cfg.Registry == nil {
@@ -187,6 +191,9 @@ func (w *Worker) openBlobs(ctx context.Context) error {
 	}
 	// Blobs come from the coordinator in use; all of them share one store.
 	upstream := &blob.Client{BaseURL: strings.TrimSuffix(w.urls[0], "/v1/workers/sync") + "/v1/blobs", HTTP: w.client}
+	if w.cfg.Token != "" {
+		upstream.Header = http.Header{"Authorization": {"Bearer " + w.cfg.Token}}
+	}
 	cache, err := blob.NewCache(ctx, local, upstream, blob.CacheOptions{MaxBytes: cmp.Or(w.cfg.CacheBytes, DefaultCacheBytes)})
 	if err != nil {
 		local.Close()
@@ -460,6 +467,9 @@ func (w *Worker) send(ctx context.Context, want int, draining bool, released []a
 		return nil, &fatalError{fmt.Sprintf("bad server URL: %v", err)}
 	}
 	hr.Header.Set("Content-Type", "application/json")
+	if w.cfg.Token != "" {
+		hr.Header.Set("Authorization", "Bearer "+w.cfg.Token)
+	}
 	res, err := w.client.Do(hr)
 	w.statsMu.Lock()
 	w.stats.Requests++

@@ -1,6 +1,8 @@
 package main
 
 import (
+	crand "crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,6 +28,7 @@ func startProc(name, bin, logPath string, args ...string) (*proc, error) {
 	}
 	fmt.Fprintf(f, "=== %s %s: %v\n", time.Now().Format(time.RFC3339Nano), name, args)
 	cmd := exec.Command(bin, args...)
+	cmd.Env = tokenEnv()
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -69,4 +72,17 @@ func (p *proc) exited() bool {
 	default:
 		return false
 	}
+}
+
+// chaosToken is the admin API token every process of a run shares: the
+// coordinator accepts it (MYRIAD_ADMIN_TOKEN), workers and the CLI send
+// it (MYRIAD_TOKEN).
+var chaosToken = func() string {
+	var b [20]byte
+	crand.Read(b[:])
+	return "myrt_" + hex.EncodeToString(b[:])
+}()
+
+func tokenEnv() []string {
+	return append(os.Environ(), "MYRIAD_ADMIN_TOKEN="+chaosToken, "MYRIAD_TOKEN="+chaosToken)
 }

@@ -198,7 +198,7 @@ func Run(ctx context.Context, cfg Config) (sum *Summary, err error) {
 		}
 		cl.workers = append(cl.workers, p)
 	}
-	c := client.New(cl.url)
+	c := client.New(cl.url, client.WithToken(chaosToken))
 	if err := waitWorkers(ctx, c, cfg.Workers); err != nil {
 		return sum, err
 	}
@@ -295,7 +295,9 @@ func (cl *cluster) killAll() {
 
 // statusCounts runs `myriad status JOB --json` and returns its counts.
 func (cl *cluster) statusCounts(ctx context.Context, id string) (*statusOut, error) {
-	out, err := exec.CommandContext(ctx, cl.cfg.Bin, "status", id, "--json", "--server", cl.url).Output()
+	cmd := exec.CommandContext(ctx, cl.cfg.Bin, "status", id, "--json", "--server", cl.url)
+	cmd.Env = tokenEnv()
+	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("myriad status: %w", err)
 	}
@@ -313,7 +315,7 @@ func freeAddr() (string, error) {
 
 // waitReady polls the coordinator until it answers.
 func waitReady(ctx context.Context, url string, p *proc) error {
-	c := client.New(url)
+	c := client.New(url, client.WithToken(chaosToken))
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for {

@@ -64,6 +64,13 @@ func main() {
 	}
 }
 
+// benchToken is the admin token of the coordinators a run starts.
+var benchToken = func() string {
+	var b [20]byte
+	rand.Read(b[:])
+	return "myrt_" + hex.EncodeToString(b[:])
+}()
+
 func run(bin, storeArg, syncMode string, coords, workers, slots, n int) (float64, error) {
 	var procs []*exec.Cmd
 	defer func() {
@@ -74,6 +81,8 @@ func run(bin, storeArg, syncMode string, coords, workers, slots, n int) (float64
 	}()
 	startProc := func(args ...string) error {
 		cmd := exec.Command(bin, args...)
+		// Every process of the run shares one admin token.
+		cmd.Env = append(os.Environ(), "MYRIAD_ADMIN_TOKEN="+benchToken, "MYRIAD_TOKEN="+benchToken)
 		cmd.Stdout, cmd.Stderr = nil, nil
 		if err := cmd.Start(); err != nil {
 			return err
@@ -118,7 +127,7 @@ func run(bin, storeArg, syncMode string, coords, workers, slots, n int) (float64
 			return 0, err
 		}
 	}
-	c := client.New(urls[0])
+	c := client.New(urls[0], client.WithToken(benchToken))
 	ctx := context.Background()
 	// Wait until the workers are connected, so the clock measures the
 	// engine, not process start-up.
@@ -190,7 +199,7 @@ func freeAddr() (string, error) {
 }
 
 func waitReady(u string) error {
-	c := client.New(u)
+	c := client.New(u, client.WithToken(benchToken))
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, err := c.Jobs(context.Background(), "", 1); err == nil {

@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,7 +154,7 @@ func run(doc string, noLocality bool, workers, slots int) (*result, error) {
 			stop()
 			return nil, err
 		}
-		cache, err := blob.NewCache(ctx, local, &blob.Client{BaseURL: s.URL() + "/v1/blobs"}, blob.CacheOptions{MaxBytes: worker.DefaultCacheBytes})
+		cache, err := blob.NewCache(ctx, local, &blob.Client{BaseURL: s.URL() + "/v1/blobs", Header: http.Header{"Authorization": {"Bearer " + s.AdminToken()}}}, blob.CacheOptions{MaxBytes: worker.DefaultCacheBytes})
 		if err != nil {
 			stop()
 			return nil, err
@@ -161,7 +162,7 @@ func run(doc string, noLocality bool, workers, slots int) (*result, error) {
 		caches = append(caches, cache)
 		reg := worker.NewRegistry()
 		imageops.Register(reg, imageops.Options{})
-		w, err := worker.New(worker.Config{Server: s.URL(), Name: fmt.Sprintf("w%d", i), Slots: slots, Registry: reg, Blobs: cache, Logger: log})
+		w, err := worker.New(worker.Config{Server: s.URL(), Token: s.AdminToken(), Name: fmt.Sprintf("w%d", i), Slots: slots, Registry: reg, Blobs: cache, Logger: log})
 		if err != nil {
 			stop()
 			return nil, err
@@ -174,7 +175,7 @@ func run(doc string, noLocality bool, workers, slots int) (*result, error) {
 			<-done
 		}
 	}()
-	c := client.New(s.URL())
+	c := client.New(s.URL(), client.WithToken(s.AdminToken()))
 	start := time.Now()
 	sub, err := c.Submit(ctx, j)
 	if err != nil {

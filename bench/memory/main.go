@@ -15,6 +15,8 @@ package main
 import (
 	"bufio"
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,6 +34,9 @@ import (
 )
 
 func main() {
+	// The processes this benchmark starts share one admin API token: the
+	// coordinator accepts it, workers and the client send it.
+	shareToken()
 	bin := flag.String("bin", "", "the myriad binary (required)")
 	n := flag.Int("n", 1_000_000, "microtasks")
 	workers := flag.Int("workers", 0, "worker processes to run the queue down after measuring it (0: none)")
@@ -213,4 +218,14 @@ func waitFor(d time.Duration, cond func() bool) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("not ready after %v", d)
+}
+
+// shareToken gives this process and its children a fresh admin token
+// (MYRIAD_ADMIN_TOKEN for the coordinator, MYRIAD_TOKEN for the rest).
+func shareToken() {
+	var b [20]byte
+	crand.Read(b[:])
+	tok := "myrt_" + hex.EncodeToString(b[:])
+	os.Setenv("MYRIAD_ADMIN_TOKEN", tok)
+	os.Setenv("MYRIAD_TOKEN", tok)
 }

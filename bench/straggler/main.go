@@ -13,6 +13,8 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +39,9 @@ type params struct {
 }
 
 func main() {
+	// The processes this benchmark starts share one admin API token: the
+	// coordinator accepts it, workers and the client send it.
+	shareToken()
 	var p params
 	flag.StringVar(&p.bin, "bin", "", "the myriad binary (required)")
 	flag.IntVar(&p.workers, "workers", 4, "worker processes, one of them slow")
@@ -159,4 +164,14 @@ func waitFor(cond func() bool) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return errors.New("not ready after 30s")
+}
+
+// shareToken gives this process and its children a fresh admin token
+// (MYRIAD_ADMIN_TOKEN for the coordinator, MYRIAD_TOKEN for the rest).
+func shareToken() {
+	var b [20]byte
+	crand.Read(b[:])
+	tok := "myrt_" + hex.EncodeToString(b[:])
+	os.Setenv("MYRIAD_ADMIN_TOKEN", tok)
+	os.Setenv("MYRIAD_TOKEN", tok)
 }

@@ -1,7 +1,8 @@
 // Command sdk shows myriad's Go SDK end to end: it runs a worker with its
 // own operator, submits a job that uses it, waits, and prints the results.
 //
-//	go run ./cmd/myriad up &        # a coordinator on 127.0.0.1:7070
+//	go run ./cmd/myriad up &        # a coordinator on 127.0.0.1:7070; prints its admin token
+//	export MYRIAD_TOKEN=myrt_...     # the client and the worker send it
 //	go run ./examples/sdk
 package main
 

@@ -46,7 +46,9 @@ func Modelled(s *crowd.Simulator, truth func(t api.AnnotateTask) (item, label st
 // ends or (with no Job) nobody gets work for Idle.
 type Crowd struct {
 	// URL is the coordinator's base URL.
-	URL     string
+	URL string
+	// Token is an API token that may read Job (to stop when it ends).
+	Token   string
 	Members []Member
 	Answer  Answerer
 	// Job, if set, is watched: the crowd stops when it has ended.
@@ -112,7 +114,7 @@ func (c *Crowd) Run(ctx context.Context) (*Report, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st, err := client.New(c.URL, client.WithHTTPClient(hc)).Wait(ctx, c.Job, nil)
+			st, err := client.New(c.URL, client.WithHTTPClient(hc), client.WithToken(c.Token)).Wait(ctx, c.Job, nil)
 			if err == nil && st.State.Final() {
 				cancel()
 			}

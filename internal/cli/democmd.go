@@ -109,8 +109,10 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 		}
 		defer shutdown(s)
 		url = s.URL()
+		// Everything below talks to the embedded coordinator as its admin.
+		g.servers, g.token, g.http = []string{url}, s.AdminToken(), localClient(s, sf)
 		if wf.slots > 0 {
-			w, err := wf.worker(url, log)
+			w, err := wf.worker(url, g.token, g.http, log)
 			if err != nil {
 				return err
 			}
@@ -126,7 +128,7 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 		r.say("coordinator  %s (its workers run the job)", url)
 	}
 	r.say("dashboard    %s/ui/", url)
-	c := client.New(url)
+	c := g.client()
 
 	id, err := demoJob(ctx, c, url, j, path, g, r)
 	if err != nil {
@@ -136,7 +138,7 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 	if !remote {
 		crowdDir = sf.data
 	}
-	crowd, err := demoCrowd(ctx, c, url, crowdDir, id, df, j)
+	crowd, err := demoCrowd(ctx, c, url, g.http, crowdDir, id, df, j)
 	if err != nil {
 		return err
 	}
@@ -167,7 +169,7 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 		r.failed(st)
 		return jobExit(g, st)
 	}
-	sum, err := summarize(ctx, c, url, id, df.out, j)
+	sum, err := summarize(ctx, c, g.blobClient(), id, df.out, j)
 	if err != nil {
 		return err
 	}
@@ -249,7 +251,7 @@ func demoJob(ctx context.Context, c *client.Client, url string, j *spec.Job, pat
 		}
 	}
 	t0 := time.Now()
-	if err := resolveImages(ctx, blobClient(url), j, path, g.stderr); err != nil {
+	if err := resolveImages(ctx, g.blobClient(), j, path, g.stderr); err != nil {
 		return "", err
 	}
 	r.stageLine("ingest", fmt.Sprintf("%d images stored as blobs", len(j.Input.Items)), time.Since(t0))

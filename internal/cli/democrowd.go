@@ -52,9 +52,10 @@ type demoCrowdRun struct {
 	members []sim.Member
 	answer  sim.Answerer
 	speed   float64
+	http    *http.Client // nil: a default one
 }
 
-func demoCrowd(ctx context.Context, c *client.Client, url, dir, job string, df *demoFlags, j *spec.Job) (*demoCrowdRun, error) {
+func demoCrowd(ctx context.Context, c *client.Client, url string, hc *http.Client, dir, job string, df *demoFlags, j *spec.Job) (*demoCrowdRun, error) {
 	path := filepath.Join(dir, crowdFile)
 	var st crowdState
 	if raw, err := os.ReadFile(path); err == nil {
@@ -104,7 +105,7 @@ func demoCrowd(ctx context.Context, c *client.Client, url, dir, job string, df *
 			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
-	run := &demoCrowdRun{link: trimURL(url) + "/annotate/#invite=" + st.You.Token, url: url, job: job}
+	run := &demoCrowdRun{link: trimURL(url) + "/annotate/#invite=" + st.You.Token, url: url, job: job, http: hc}
 	if want == 0 {
 		return run, nil
 	}
@@ -136,7 +137,7 @@ func (cr *demoCrowdRun) start(ctx context.Context, r *demoReport) <-chan struct{
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
-			c := &sim.Crowd{URL: cr.url, Members: cr.members, Answer: cr.answer, Job: cr.job, Speed: cr.speed}
+			c := &sim.Crowd{URL: cr.url, Members: cr.members, Answer: cr.answer, Job: cr.job, Speed: cr.speed, HTTP: cr.http}
 			_, err := c.Run(ctx)
 			if err == nil || ctx.Err() != nil {
 				return

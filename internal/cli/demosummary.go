@@ -32,7 +32,7 @@ type demoSummary struct {
 // summarize reads the final labels, the model, the answers and the curves
 // of a finished demo job, writes them to out and computes the accuracies
 // against the true test labels.
-func summarize(ctx context.Context, c *client.Client, url, id, out string, j *spec.Job) (*demoSummary, error) {
+func summarize(ctx context.Context, c *client.Client, blobs blob.Store, id, out string, j *spec.Job) (*demoSummary, error) {
 	humanStage, modelStage := "", ""
 	for _, s := range j.Stages {
 		switch s.Op {
@@ -80,7 +80,7 @@ func summarize(ctx context.Context, c *client.Client, url, id, out string, j *sp
 	if sum.Model != "" {
 		path := filepath.Join(out, "model.myrm")
 		err := writeFile(path, func(w io.Writer) error {
-			rc, err := blobClient(url).Open(ctx, blob.Ref(sum.Model))
+			rc, err := blobs.Open(ctx, blob.Ref(sum.Model))
 			if err != nil {
 				return err
 			}

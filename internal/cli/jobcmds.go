@@ -35,7 +35,7 @@ func submitCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := resolveImages(ctx, blobClient(g.server()), j, args[0], g.stderr); err != nil {
+			if err := resolveImages(ctx, g.blobClient(), j, args[0], g.stderr); err != nil {
 				return err
 			}
 			sub, err := c.Submit(ctx, j)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -74,10 +75,14 @@ func resolveImages(ctx context.Context, s blob.Store, j *spec.Job, specPath stri
 }
 
 // blobClient reaches the blob store of the coordinator at server (the
-// first of several).
-func blobClient(server string) *blob.Client {
-	first, _, _ := strings.Cut(server, ",")
-	return &blob.Client{BaseURL: strings.TrimSuffix(first, "/") + "/v1/blobs"}
+// first of several) with the command's token and HTTP client.
+func (g *globals) blobClient() *blob.Client {
+	first, _, _ := strings.Cut(g.server(), ",")
+	c := &blob.Client{BaseURL: strings.TrimSuffix(first, "/") + "/v1/blobs", HTTP: g.http}
+	if g.token != "" {
+		c.Header = http.Header{"Authorization": {"Bearer " + g.token}}
+	}
+	return c
 }
 
 // remoteOps asks the coordinator which operators it knows.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -45,9 +46,17 @@ type globals struct {
 	logFormat string
 	stdout    io.Writer
 	stderr    io.Writer
+	// token is the API token (--token, MYRIAD_TOKEN, else the local
+	// coordinator's admin token file); ca the extra CA (--ca, MYRIAD_CA)
+	// and http the client that trusts it.
+	token string
+	ca    string
+	http  *http.Client
 }
 
-func (g *globals) client() *client.Client { return client.New(g.server()) }
+func (g *globals) client() *client.Client {
+	return client.New(g.server(), client.WithToken(g.token), client.WithHTTPClient(g.http))
+}
 
 // server is the coordinator URL, or several (replicas on one shared
 // store) separated by commas, as client.New and worker.Config take them.
@@ -132,15 +141,23 @@ func newRoot(g *globals) *cobra.Command {
 	pf.BoolVar(&g.json, "json", false, "print JSON instead of text")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	pf.StringVar(&g.token, "token", "", "API token (env MYRIAD_TOKEN; default, for a coordinator on this machine, the admin token in its data folder)")
+	pf.StringVar(&g.ca, "ca", os.Getenv("MYRIAD_CA"), "PEM file of a CA to trust for https:// coordinators (env MYRIAD_CA)")
 	root.AddCommand(
 		upCmd(g), demoCmd(g), serverCmd(g), workerCmd(g), runCmd(g),
 		submitCmd(g), statusCmd(g), resultsCmd(g), jobsCmd(g), cancelCmd(g), workersCmd(g),
 		aggregateCmd(g), versionCmd(g),
 		annotatorsCmd(g), answersCmd(g),
 		metricsCmd(g),
+		tokensCmd(g),
 		retryCmd(g),
 	)
-	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.checkLogFlags() }
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if err := g.checkLogFlags(); err != nil {
+			return err
+		}
+		return g.setupAuth()
+	}
 	return root
 }
 

@@ -57,7 +57,8 @@ func runCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer shutdown(s)
-			w, err := wf.worker(s.URL(), log)
+			hc := localClient(s, &sf)
+			w, err := wf.worker(s.URL(), s.AdminToken(), hc, log)
 			if err != nil {
 				return err
 			}
@@ -67,7 +68,7 @@ func runCmd(g *globals) *cobra.Command {
 			if err := resolveImages(ctx, s.Blobs(), j, args[0], g.stderr); err != nil {
 				return err
 			}
-			c := client.New(s.URL())
+			c := client.New(s.URL(), client.WithToken(s.AdminToken()), client.WithHTTPClient(hc))
 			sub, err := c.Submit(ctx, j)
 			if err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -34,6 +35,38 @@ type serverFlags struct {
 	// speculation (issue 4): copies of straggling microtasks.
 	speculate    bool
 	speculateMin time.Duration
+	sec          securityFlags
+}
+
+// securityFlags are the coordinator's authentication, limits and TLS
+// (docs/security.md).
+type securityFlags struct {
+	noAuth                bool
+	rateLimit, answerRate float64
+	rateBurst, answerBurs int
+	maxBody               int64
+	tlsCert, tlsKey       string
+	publicMetrics         bool
+}
+
+func (f *securityFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.noAuth, "no-auth", false, "serve without API tokens (refused unless --listen is a loopback address)")
+	fs.Float64Var(&f.rateLimit, "rate-limit", server.DefaultRateLimit, "requests per second per API token (negative: no limit)")
+	fs.IntVar(&f.rateBurst, "rate-burst", server.DefaultRateBurst, "burst of requests per API token")
+	fs.Float64Var(&f.answerRate, "answer-rate", server.DefaultAnswerRate, "answers per second per annotator (negative: no limit)")
+	fs.IntVar(&f.answerBurs, "answer-burst", server.DefaultAnswerBurst, "burst of answers per annotator")
+	fs.Int64Var(&f.maxBody, "max-body", server.DefaultMaxBody, "largest job submission body, in bytes")
+	fs.BoolVar(&f.publicMetrics, "public-metrics", false, "serve /metrics without a token (it names active jobs and annotators)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate: serve HTTPS (with --tls-key)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+}
+
+func (f *securityFlags) config() server.SecurityConfig {
+	return server.SecurityConfig{
+		AdminToken: os.Getenv("MYRIAD_ADMIN_TOKEN"), WorkerToken: os.Getenv("MYRIAD_WORKER_TOKEN"), NoAuth: f.noAuth,
+		RateLimit: f.rateLimit, RateBurst: f.rateBurst, AnswerRate: f.answerRate, AnswerBurst: f.answerBurs,
+		TLSCert: f.tlsCert, TLSKey: f.tlsKey, PublicMetrics: f.publicMetrics,
+	}
 }
 
 func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
@@ -45,6 +78,7 @@ func (f *serverFlags) register(fs *pflag.FlagSet, listen string) {
 	fs.IntVar(&f.maxItems, "max-items", coord.DefaultMaxItems, "most items one job may have")
 	fs.BoolVar(&f.speculate, "speculate", true, "run a copy of a straggling microtask on another worker (jobs may still say speculate: false)")
 	fs.DurationVar(&f.speculateMin, "speculate-min", coord.DefaultSpeculateMin, "a microtask is a straggler only after running at least this long")
+	f.sec.register(fs)
 }
 
 func defaultDataDir() string {
@@ -80,12 +114,12 @@ func (f *serverFlags) start(ctx context.Context, log *slog.Logger) (*server.Serv
 		return nil, badInput(fmt.Errorf("--lease-ttl %v is below 100ms", f.leaseTTL))
 	}
 	s, err := server.New(server.Config{
-		DataDir: f.data, StoreURL: f.store, Listen: f.listen, Sync: f.sync, Logger: log,
+		DataDir: f.data, StoreURL: f.store, Listen: f.listen, Sync: f.sync, Logger: log, Security: f.sec.config(), MaxBody: f.sec.maxBody,
 		Coord: coord.Config{LeaseTTL: f.leaseTTL, MaxItems: f.maxItems, Ops: builtinOps(), Logger: log,
 			NoSpeculation: !f.speculate, SpeculateMin: f.speculateMin},
 	})
 	if err != nil {
-		return nil, err
+		return nil, badInput(err)
 	}
 	if err := s.Start(ctx); err != nil {
 		return nil, err
@@ -99,6 +133,7 @@ type workerFlags struct {
 	name      string
 	labels    string
 	execAllow []string
+	execTime  time.Duration
 	drain     time.Duration
 	slowdown  float64
 	journal   string // set by --supervise for its child
@@ -110,7 +145,8 @@ func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
 	fs.IntVar(&f.slots, "slots", runtime.NumCPU(), slotsHelp)
 	fs.StringVar(&f.name, "name", "", "worker name (default the host name)")
 	fs.StringVar(&f.labels, "labels", "", "labels, e.g. gpu=1,zone=eu")
-	fs.StringSliceVar(&f.execAllow, "exec-allow", nil, "commands the exec operator may run (default any)")
+	fs.StringSliceVar(&f.execAllow, "exec-allow", nil, "commands the exec operator may run, by name or absolute path, e.g. true,/usr/bin/convert (default none; '*' any: only on your own machine)")
+	fs.DurationVar(&f.execTime, "exec-timeout", ops.DefaultExecTimeout, "longest one exec command may run")
 	fs.StringSliceVar(&f.ingestRoots, "ingest-root", nil, "folders the ingest operator may read image files from (default none)")
 	fs.DurationVar(&f.drain, "drain-timeout", worker.DefaultDrainTimeout, "on SIGTERM, how long running microtasks may finish")
 	fs.Float64Var(&f.slowdown, "slowdown", 1, "multiply the sleep operator's durations, to play a slow host (benchmarks, tests)")
@@ -133,7 +169,9 @@ func parseLabels(s string) (map[string]string, error) {
 	return out, nil
 }
 
-func (f *workerFlags) worker(url string, log *slog.Logger) (*worker.Worker, error) {
+// worker makes the worker; token and hc (nil for the default) reach the
+// coordinator.
+func (f *workerFlags) worker(url, token string, hc *http.Client, log *slog.Logger) (*worker.Worker, error) {
 	if f.slots < 1 {
 		return nil, badInput(fmt.Errorf("--slots %d: want at least 1", f.slots))
 	}
@@ -145,12 +183,12 @@ func (f *workerFlags) worker(url string, log *slog.Logger) (*worker.Worker, erro
 		return nil, badInput(fmt.Errorf("--slowdown %v: want a positive factor", f.slowdown))
 	}
 	reg := worker.NewRegistry()
-	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow}, SleepScale: f.slowdown})
+	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow, Timeout: f.execTime}, SleepScale: f.slowdown})
 	imageops.Register(reg, imageops.Options{IngestRoots: f.ingestRoots})
 	mlops.Register(reg)
 	score.Register(reg)
 	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain,
-		Journal: f.journal})
+		Journal: f.journal, Token: token, Client: hc})
 }
 
 // runWorker runs w in the background until ctx ends and it has drained.

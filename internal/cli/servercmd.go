@@ -21,6 +21,7 @@ func serverCmd(g *globals) *cobra.Command {
 			}
 			defer shutdown(s)
 			fmt.Fprintf(g.stdout, "coordinator listening at %s (%s)\n", s.URL(), sf.where())
+			printAdmin(g, s, &sf)
 			select {
 			case <-cmd.Context().Done():
 			case err := <-s.Done():
@@ -42,9 +43,9 @@ func workerCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if supervise {
-				return superviseWorker(cmd.Context(), withoutFlag(os.Args[1:], "supervise"), g.logger())
+				return superviseWorker(cmd.Context(), withoutFlag(os.Args[1:], "supervise"), g.token, g.http, g.logger())
 			}
-			w, err := wf.worker(g.server(), g.logger())
+			w, err := wf.worker(g.server(), g.token, g.http, g.logger())
 			if err != nil {
 				return err
 			}

@@ -31,7 +31,7 @@ const stderrTailLines = 20
 // waiting for their leases to expire — and a new child is started, after
 // a delay that grows while children keep dying young. SIGTERM is passed
 // on to the child, which drains; then superviseWorker returns.
-func superviseWorker(ctx context.Context, args []string, log *slog.Logger) error {
+func superviseWorker(ctx context.Context, args []string, token string, hc *http.Client, log *slog.Logger) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("supervise: %w", err)
@@ -43,6 +43,9 @@ func superviseWorker(ctx context.Context, args []string, log *slog.Logger) error
 	defer os.RemoveAll(dir)
 	journal := filepath.Join(dir, "journal.json")
 	client := &http.Client{Timeout: 30 * time.Second}
+	if hc != nil {
+		client.Transport = hc.Transport // trusts --ca
+	}
 	delay := time.Duration(0)
 	for {
 		os.Remove(journal)
@@ -68,7 +71,7 @@ func superviseWorker(ctx context.Context, args []string, log *slog.Logger) error
 				reason += "; last stderr lines:\n" + tail
 			}
 			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			n, rerr := worker.ReportCrash(rctx, client, j, reason)
+			n, rerr := worker.ReportCrash(rctx, client, j, reason, token)
 			cancel()
 			log.Warn("worker died; its microtasks reported failed", "worker", j.Worker.ID, "status", status, "running", len(j.Running), "accepted", n, "err", rerr)
 		}

@@ -24,7 +24,7 @@ func upCmd(g *globals) *cobra.Command {
 			defer shutdown(s)
 			var wait func()
 			if wf.slots > 0 {
-				w, err := wf.worker(s.URL(), log)
+				w, err := wf.worker(s.URL(), s.AdminToken(), localClient(s, &sf), log)
 				if err != nil {
 					return err
 				}
@@ -35,6 +35,7 @@ func upCmd(g *globals) *cobra.Command {
 			fmt.Fprintf(g.stdout, "myriad is up at %s (data in %s, %d local slots)\n", s.URL(), sf.data, wf.slots)
 			fmt.Fprintf(g.stdout, "  submit a job:  myriad submit job.yaml --server %s\n", s.URL())
 			fmt.Fprintf(g.stdout, "  dashboard:     %s/ui/\n", s.URL())
+			printAdmin(g, s, &sf)
 			select {
 			case <-ctx.Done():
 				fmt.Fprintln(g.stderr, "stopping")

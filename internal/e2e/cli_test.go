@@ -90,7 +90,7 @@ func TestCLIExitCodes(t *testing.T) {
 		{"absent.yaml", 1, []string{"absent.yaml"}},
 	}
 	for _, c := range cases {
-		code, _, stderr := runCLI(t, dir, "run", c.file, "-o", "out.jsonl")
+		code, _, stderr := runCLI(t, dir, "run", c.file, "-o", "out.jsonl", "--exec-allow", "sh")
 		if code != c.code {
 			t.Errorf("%s: exit %d, want %d: %s", c.file, code, c.code, stderr)
 		}

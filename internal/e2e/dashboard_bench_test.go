@@ -58,6 +58,7 @@ func BenchmarkDashboard1000Jobs(b *testing.B) {
 	}
 	for b.Loop() {
 		br := newBrowser(b)
+		signIn(b, br, url)
 		start := time.Now()
 		if err := chromedp.Do(br, chromedp.Navigate(url+"/ui/#/jobs")); err != nil {
 			b.Fatal(err)

@@ -125,8 +125,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	addr := freeAddr(t)
 	url := "http://" + addr
 	startServer(t, addr, t.TempDir(), "--lease-ttl", "2s")
-	w1 := start(t, "worker w1", "worker", "--server", url, "--slots", "2", "--name", "w1", "--labels", "zone=a")
-	start(t, "worker w2", "worker", "--server", url, "--slots", "2", "--name", "w2", "--labels", "zone=b")
+	w1 := start(t, "worker w1", "worker", "--server", url, "--slots", "2", "--name", "w1", "--labels", "zone=a", "--exec-allow", "sh")
+	start(t, "worker w2", "worker", "--server", url, "--slots", "2", "--name", "w2", "--labels", "zone=b", "--exec-allow", "sh")
 	c := client.New(url)
 	ctx := context.Background()
 
@@ -156,6 +156,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 
 	b := newBrowser(t)
+	signIn(t, b, url)
 	if err := chromedp.Do(b, chromedp.Navigate(url+"/"), chromedp.WaitVisible(`table.jobs tbody tr`)); err != nil {
 		t.Fatalf("jobs page: %v", err)
 	}
@@ -226,4 +227,26 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	pollText(t, b, fmt.Sprintf(`tr[data-job=%q]`, sub.ID), "the job in the list", func(s string) bool { return strings.Contains(s, "%") })
 	screenshot(t, b, "dashboard-jobs.png")
+}
+
+// signIn signs the browser in to the dashboard at /login with the tests'
+// admin token; the session cookie then carries it.
+func signIn(t testing.TB, b context.Context, url string) {
+	t.Helper()
+	if err := chromedp.Do(b, chromedp.Navigate(url+"/ui/"), chromedp.WaitVisible(`input[name=token]`),
+		chromedp.SendKeys(`input[name=token]`, testToken), chromedp.Submit(`form`)); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	// Wait for the form's navigation to land on the dashboard, so the
+	// next navigation does not cut it short.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		path, err := chromedp.Run(b, chromedp.Evaluate[string](`location.pathname`))
+		if err == nil && path == "/ui/" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sign in: the browser is at %q (%v), want /ui/", path, err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the page, not standing in for a signal
+	}
 }

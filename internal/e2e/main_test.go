@@ -20,6 +20,9 @@ import (
 
 var binary string
 
+// testToken is the admin token of the servers these tests start.
+const testToken = "myrt_e2e0admin0token0for0the0process0tests"
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "myriad-e2e-")
 	if err != nil {
@@ -33,6 +36,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build myriad:", err)
 		os.Exit(1)
 	}
+	// Every server these tests start knows testToken as an admin token,
+	// and every CLI, worker and in-process client sends it (the servers
+	// still check it: tokens_test.go runs without it).
+	os.Setenv("MYRIAD_ADMIN_TOKEN", testToken)
+	os.Setenv("MYRIAD_TOKEN", testToken)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

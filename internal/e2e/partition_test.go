@@ -130,7 +130,7 @@ func TestNetworkPartition(t *testing.T) {
 	addr := freeAddrOn(t, ns.hostIP)
 	url := "http://" + addr
 	startServer(t, addr, t.TempDir(), "--lease-ttl", "1s")
-	far := ns.startIn(t, "partitioned worker", "worker", "--server", url, "--slots", "4", "--name", "far", "--log-level", "debug")
+	far := ns.startIn(t, "partitioned worker", "worker", "--server", url, "--slots", "4", "--name", "far", "--log-level", "debug", "--exec-allow", "sh")
 	c := client.New(url)
 	waitWorker(t, c, "far")
 
@@ -149,7 +149,7 @@ func TestNetworkPartition(t *testing.T) {
 			ns.setLink(t, true)
 		}
 	})
-	start(t, "near worker", "worker", "--server", url, "--slots", "4", "--name", "near")
+	start(t, "near worker", "worker", "--server", url, "--slots", "4", "--name", "near", "--exec-allow", "sh")
 	before := checkAllNear(t, c, sub.ID, n)
 	if !workerState(t, c, "far", task.WorkerLost) {
 		t.Fatal("the cut-off worker is not shown lost")

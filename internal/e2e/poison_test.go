@@ -41,7 +41,7 @@ func TestPoisonMicrotaskBounded(t *testing.T) {
 			const nWorkers = 4
 			var workers []*proc
 			for i := 0; i < nWorkers; i++ {
-				workers = append(workers, start(t, fmt.Sprintf("worker%d", i), "worker", "--server", url, "--slots", "1", "--name", fmt.Sprintf("w%d", i)))
+				workers = append(workers, start(t, fmt.Sprintf("worker%d", i), "worker", "--server", url, "--slots", "1", "--name", fmt.Sprintf("w%d", i), "--exec-allow", "sh"))
 			}
 			c := client.New(url)
 			waitWorkers(t, c, nWorkers)
@@ -150,7 +150,7 @@ func TestSupervisedWorkerCrashReported(t *testing.T) {
 	url := "http://" + addr
 	startServer(t, addr, t.TempDir(), "--lease-ttl", "60s")
 	for i := 0; i < 2; i++ {
-		start(t, fmt.Sprintf("supervisor%d", i), "worker", "--supervise", "--server", url, "--slots", "1", "--name", fmt.Sprintf("s%d", i))
+		start(t, fmt.Sprintf("supervisor%d", i), "worker", "--supervise", "--server", url, "--slots", "1", "--name", fmt.Sprintf("s%d", i), "--exec-allow", "sh")
 	}
 	c := client.New(url)
 	waitWorkers(t, c, 2)

@@ -56,7 +56,7 @@ func TestEngineCleanDropsFromResults(t *testing.T) {
 		defer cancel()
 		s.Shutdown(ctx)
 	})
-	w, err := worker.New(worker.Config{Server: s.URL(), Slots: 2, Registry: registry(imageops.Options{}), MaxWait: time.Second, Logger: log})
+	w, err := worker.New(worker.Config{Server: s.URL(), Token: s.AdminToken(), Slots: 2, Registry: registry(imageops.Options{}), MaxWait: time.Second, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ stages:
 	if _, err := imageops.ResolveInput(ctxT(t), s.Blobs(), j, dir); err != nil {
 		t.Fatal(err)
 	}
-	c := client.New(s.URL())
+	c := client.New(s.URL(), client.WithToken(s.AdminToken()))
 	sub, err := c.Submit(ctxT(t), j)
 	if err != nil {
 		t.Fatal(err)

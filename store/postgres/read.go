@@ -59,6 +59,10 @@ func (s *Store) JobList(ctx context.Context, p *store.JobListParams) ([]*task.Jo
 		args = append(args, string(task.JobRunning))
 		where = append(where, fmt.Sprintf("state = $%d", len(args)))
 	}
+	if p.Owner != "" {
+		args = append(args, p.Owner)
+		where = append(where, fmt.Sprintf("owner = $%d", len(args)))
+	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

@@ -58,6 +58,10 @@ func (s *Store) JobList(ctx context.Context, p *store.JobListParams) ([]*task.Jo
 		where = append(where, "state = ?")
 		args = append(args, string(task.JobRunning))
 	}
+	if p.Owner != "" {
+		where = append(where, "owner = ?")
+		args = append(args, p.Owner)
+	}
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

@@ -35,6 +35,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"TxRollback", testRollback},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"Metrics", testMetrics},
+		{"Tokens", testTokens},
+		{"JobOwner", testJobOwner},
 	}
 	tests = append(tests, sharedTests...)
 	tests = append(tests, specTests...)
