@@ -29,6 +29,7 @@ var access = map[string]string{
 	"GET /v1/jobs":                        "admin submitter viewer",
 	"GET /v1/jobs/{id}":                   "admin submitter viewer",
 	"GET /v1/jobs/{id}/results":           "admin submitter viewer",
+	"GET /v1/jobs/{id}/metrics":           "admin submitter viewer",
 	"POST /v1/jobs/{id}/cancel":           "admin submitter",
 	"POST /v1/workers/sync":               "admin worker",
 	"GET /v1/workers":                     "admin viewer",
