@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/myriadhq/myriad/api"
+	"github.com/myriadhq/myriad/blob"
 	"github.com/myriadhq/myriad/client"
 	"github.com/myriadhq/myriad/examples"
 	"github.com/myriadhq/myriad/human"
@@ -101,6 +102,7 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 	}
 
 	url := g.server()
+	var blobs blob.Store
 	if !remote {
 		log := quietLogger(g, cmd)
 		s, err := startDemoServer(ctx, sf, log)
@@ -111,6 +113,7 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 		url = s.URL()
 		// Everything below talks to the embedded coordinator as its admin.
 		g.servers, g.token, g.http = []string{url}, s.AdminToken(), localClient(s, sf)
+		blobs = s.Blobs() // in-process: thousands of images need no HTTP round trips
 		if wf.slots > 0 {
 			w, err := wf.worker(url, g.token, g.http, log)
 			if err != nil {
@@ -126,11 +129,12 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 		}
 	} else {
 		r.say("coordinator  %s (its workers run the job)", url)
+		blobs = g.blobClient()
 	}
 	r.say("dashboard    %s/ui/", url)
 	c := g.client()
 
-	id, err := demoJob(ctx, c, url, j, path, g, r)
+	id, err := demoJob(ctx, c, blobs, j, path, g, r)
 	if err != nil {
 		return err
 	}
@@ -169,7 +173,7 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 		r.failed(st)
 		return jobExit(g, st)
 	}
-	sum, err := summarize(ctx, c, g.blobClient(), id, df.out, j)
+	sum, err := summarize(ctx, c, blobs, id, df.out, j)
 	if err != nil {
 		return err
 	}
@@ -239,19 +243,19 @@ func startDemoServer(ctx context.Context, sf *serverFlags, log *slog.Logger) (*s
 
 // demoJob resumes the unfinished job of the same name (a demo stopped or
 // killed earlier, on the same data folder) or submits a new one.
-func demoJob(ctx context.Context, c *client.Client, url string, j *spec.Job, path string, g *globals, r *demoReport) (string, error) {
+func demoJob(ctx context.Context, c *client.Client, blobs blob.Store, j *spec.Job, path string, g *globals, r *demoReport) (string, error) {
 	jobs, err := c.Jobs(ctx, "", 100)
 	if err != nil {
 		return "", err
 	}
 	for _, st := range jobs {
 		if st.Name == j.Name && !st.State.Final() {
-			r.say("job          %s resumed (%s, %d items): it carries on where it stopped (myriad cancel %s --server %s to start afresh)", st.ID, st.State, st.Items, st.ID, url)
+			r.say("job          %s resumed (%s, %d items): it carries on where it stopped (myriad cancel %s --server %s to start afresh)", st.ID, st.State, st.Items, st.ID, g.server())
 			return st.ID, nil
 		}
 	}
 	t0 := time.Now()
-	if err := resolveImages(ctx, g.blobClient(), j, path, g.stderr); err != nil {
+	if err := resolveImages(ctx, blobs, j, path, g.stderr); err != nil {
 		return "", err
 	}
 	r.stageLine("ingest", fmt.Sprintf("%d images stored as blobs", len(j.Input.Items)), time.Since(t0))

@@ -71,7 +71,7 @@ func TestDemoHumansOnlyInBrowser(t *testing.T) {
 	if !strings.HasPrefix(link, url+"/annotate/#invite=") {
 		t.Fatalf("annotator link %q", link)
 	}
-	c := client.New(url)
+	c := client.New(url, client.WithToken(testToken))
 	test, err := dataset.LoadMNIST(dataset.Test)
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +90,7 @@ func TestDemoHumansOnlyInBrowser(t *testing.T) {
 		}
 		return false
 	})
+	signIn(t, ctx, url)
 	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/ui/#/jobs/"+st.ID), chromedp.WaitVisible("table")); err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +99,9 @@ func TestDemoHumansOnlyInBrowser(t *testing.T) {
 	waitJob(t, c, "the digits to reach people", func(st *api.JobStatus) bool {
 		return len(st.Human) == 1 && st.Human[0].State == "collecting"
 	})
+	// The annotator is another person: a browser of their own (no admin
+	// session), on a phone-sized screen.
+	ctx = newBrowser(t)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(link), chromedp.WaitVisible("#instructions")); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +125,10 @@ func TestDemoHumansOnlyInBrowser(t *testing.T) {
 			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			st, serr := c.Job(cctx, st.ID)
 			cancel()
-			if serr != nil || st.State.Final() || (len(st.Human) == 1 && st.Human[0].State != "collecting") {
+			if serr != nil {
+				t.Fatalf("status: %v", serr)
+			}
+			if st.State.Final() || (len(st.Human) == 1 && st.Human[0].State != "collecting") {
 				break
 			}
 			continue

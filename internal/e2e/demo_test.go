@@ -72,7 +72,7 @@ func TestDemoSurvivesKills(t *testing.T) {
 	demo := start(t, "demo", args...)
 	waitReady(t, url, demo)
 	w1 := start(t, "worker 1", "worker", "--server", url, "--slots", "2")
-	c := client.New(url)
+	c := client.New(url, client.WithToken(testToken))
 
 	waitJob(t, c, "a data-parallel training round to run", func(st *api.JobStatus) bool {
 		for _, s := range st.Stages {
@@ -169,8 +169,10 @@ func TestDemoJobFileSubmitsToAServer(t *testing.T) {
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	url := "http://" + addr
-	startServer(t, addr, filepath.Join(dir, "data"))
-	c := client.New(url)
+	// No rate limit: the client stores 2 000 images through the API (see
+	// the note in docs/benchmarks.md's demo section).
+	startServer(t, addr, filepath.Join(dir, "data"), "--rate-limit", "-1")
+	c := client.New(url, client.WithToken(testToken))
 	example := filepath.Join(repoRoot(t), "examples", "demo.yaml")
 	code, stdout, stderr := runCLI(t, dir, "submit", example, "--server", url)
 	if code != 0 {
