@@ -19,7 +19,7 @@ import (
 func demoArgs(t *testing.T, data, out, addr string, extra ...string) []string {
 	job := filepath.Join(repoRoot(t), "internal", "e2e", "testdata", "demo-small.yaml")
 	args := []string{"demo", "--job", job, "--data", data, "-o", out, "--listen", addr,
-		"--annotators", "3", "--answer-time", "30ms", "--sync", "normal", "--lease-ttl", "2s"}
+		"--annotators", "3", "--answer-time", "250ms", "--sync", "normal", "--lease-ttl", "2s"}
 	return append(args, extra...)
 }
 
