@@ -99,7 +99,7 @@ func setup(t *testing.T, slots int, wrap func(r *worker.Registry)) *engine {
 	if wrap != nil {
 		wrap(reg)
 	}
-	w, err := worker.New(worker.Config{Server: s.URL(), Slots: slots, Registry: reg, MaxWait: time.Second, Logger: logger()})
+	w, err := worker.New(worker.Config{Server: s.URL(), Token: s.AdminToken(), Slots: slots, Registry: reg, MaxWait: time.Second, Logger: logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func setup(t *testing.T, slots int, wrap func(r *worker.Registry)) *engine {
 	case <-time.After(60 * time.Second):
 		t.Fatal("worker did not connect")
 	}
-	return &engine{srv: s, c: client.New(s.URL())}
+	return &engine{srv: s, c: client.New(s.URL(), client.WithToken(s.AdminToken()))}
 }
 
 // pack stores d as a packed dataset blob.
