@@ -52,6 +52,9 @@ var routes = []route{
 	{"GET", "/v1/jobs/{id}/answers", hroute((*human.HTTP).JobAnswers), admin | submitter | viewer},
 	{"GET", "/metrics", (*api0).metrics, admin | viewer}, // or anyone: SecurityConfig.PublicMetrics
 
+	// Model training (issue 6): training curves.
+	{"GET", "/v1/jobs/{id}/metrics", (*api0).jobMetrics, admin | submitter | viewer},
+
 	// Security (issue 9): API tokens.
 	{"POST", "/v1/tokens", (*api0).createToken, admin},
 	{"GET", "/v1/tokens", (*api0).listTokens, admin},
@@ -67,7 +70,4 @@ var routes = []route{
 	{"POST", "/logout", (*api0).logout, anyone},
 	{"GET", "/v1/events", (*api0).events, admin | viewer},
 	{"POST", "/v1/jobs/{id}/retry", (*api0).retry, admin | submitter},
-
-	// Model training (issue 6): training curves.
-	{"GET", "/v1/jobs/{id}/metrics", (*api0).jobMetrics, admin | submitter | viewer},
 }

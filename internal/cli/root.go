@@ -144,7 +144,7 @@ func newRoot(g *globals) *cobra.Command {
 	pf.StringVar(&g.token, "token", "", "API token (env MYRIAD_TOKEN; default, for a coordinator on this machine, the admin token in its data folder)")
 	pf.StringVar(&g.ca, "ca", os.Getenv("MYRIAD_CA"), "PEM file of a CA to trust for https:// coordinators (env MYRIAD_CA)")
 	root.AddCommand(
-		upCmd(g), serverCmd(g), workerCmd(g), runCmd(g),
+		upCmd(g), demoCmd(g), serverCmd(g), workerCmd(g), runCmd(g),
 		submitCmd(g), statusCmd(g), resultsCmd(g), jobsCmd(g), cancelCmd(g), workersCmd(g),
 		aggregateCmd(g), versionCmd(g),
 		annotatorsCmd(g), answersCmd(g),

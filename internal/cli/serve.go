@@ -19,6 +19,7 @@ import (
 	"github.com/myriadhq/myriad/ops"
 	"github.com/myriadhq/myriad/ops/imageops"
 	"github.com/myriadhq/myriad/ops/mlops"
+	"github.com/myriadhq/myriad/ops/score"
 	"github.com/myriadhq/myriad/server"
 	"github.com/myriadhq/myriad/worker"
 )
@@ -101,6 +102,7 @@ func builtinOps() map[string]coord.OpInfo {
 	for name, info := range mlops.CoordOps() {
 		m[name] = info
 	}
+	m[score.Op] = score.Info()
 	return m
 }
 
@@ -189,6 +191,7 @@ func (f *workerFlags) worker(url, token string, hc *http.Client, log *slog.Logge
 	ops.Register(reg, ops.Options{Exec: ops.ExecOptions{Allow: f.execAllow, Timeout: f.execTime}, SleepScale: f.slowdown})
 	imageops.Register(reg, imageops.Options{IngestRoots: f.ingestRoots})
 	mlops.Register(reg)
+	score.Register(reg)
 	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Prefetch: f.prefetch, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain,
 		Journal: f.journal, Token: token, Client: hc})
 }

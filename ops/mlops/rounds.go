@@ -75,10 +75,15 @@ func (o *Ops) round(ctx context.Context, t *worker.Task) ([]task.Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec := p.shardSpec(base)
 	out := make([]task.Item, 0, len(t.Items))
 	for _, it := range t.Items {
 		f := itemFields(it)
+		// A search's winner (the item's params) trains the rounds.
+		ts, err := trialSpec(base, f)
+		if err != nil {
+			return nil, fmt.Errorf("item %s: %w", it.ID, err)
+		}
+		spec := p.shardSpec(ts)
 		s, err := f.mustInt(fShard)
 		if err != nil {
 			return nil, fmt.Errorf("item %s: %w", it.ID, err)
@@ -220,7 +225,11 @@ func (o *Ops) merge(ctx context.Context, t *worker.Task) ([]task.Item, error) {
 		}
 		t.SeriesMetric(series, "loss", r, loss/float64(max(total, 1)))
 		t.SeriesMetric(series, "accuracy", r, acc/float64(max(total, 1)))
-		m := &ml.Model{Backend: o.backend.Name(), Spec: *base.Clone(), Classes: res[0].Classes, Preprocess: res[0].Preprocess, Weights: global}
+		ts, err := trialSpec(base, groups[of][0])
+		if err != nil {
+			return nil, fmt.Errorf("item %s: %w", of, err)
+		}
+		m := &ml.Model{Backend: o.backend.Name(), Spec: *ts.Clone(), Classes: res[0].Classes, Preprocess: res[0].Preprocess, Weights: global}
 		if p.Validation != nil {
 			val, err := o.data.load(ctx, t.Blobs, *p.Validation)
 			if err != nil {
