@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myriadhq/myriad/api"
 	"github.com/myriadhq/myriad/crowd"
 	"github.com/myriadhq/myriad/human"
 	"github.com/myriadhq/myriad/human/sim"
@@ -90,5 +91,42 @@ func TestFixedRedundancy(t *testing.T) {
 			t.Fatalf("%s answered %s twice", a.Worker, a.Question)
 		}
 		seen[key] = true
+	}
+}
+
+// One annotator labelling each item once (k = 1) gives Dawid-Skene no
+// redundancy to learn confusion matrices from; the stage's labels are then
+// exactly the answers given, not EM's re-guesses.
+func TestSingleAnswersKeptWithoutRedundancy(t *testing.T) {
+	t.Parallel()
+	b := setup(t, human.Config{}, "")
+	toks := b.annotators(t, "solo", 1)
+	digits := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+	const n = 60
+	// A person who mixes up some digits: deterministic, varied answers.
+	said := func(i int) string { return digits[(i*7+i/3)%10] }
+	id := submit(t, b.c, humanJob("solo", textItems(n, "item"), map[string]any{"labels": digits, "k": 1}))
+	truth := truthByText(said)
+	c := &sim.Crowd{URL: b.url, Token: b.srv.AdminToken(), Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{} }),
+		Answer: func(m *sim.Member, tk api.AnnotateTask) (string, bool) {
+			_, label, ok := truth(tk)
+			return label, ok
+		}}
+	rep, err := c.Run(ctxT(t, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("crowd: %d answers, %d skips, %d conflicts in %v", rep.Answers, rep.Skips, rep.Conflicts, rep.Elapsed)
+	if st := wait(t, b.c, id); st.State != task.JobCompleted {
+		t.Fatalf("job %s", st.State)
+	}
+	changed := 0
+	for i, r := range results(t, b.c, id) {
+		if r.Label == nil || *r.Label != said(i) {
+			changed++
+		}
+	}
+	if changed > 0 {
+		t.Errorf("%d of %d single answers came out as another label", changed, n)
 	}
 }
