@@ -74,6 +74,15 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
 
+// refused reports whether err is the coordinator's answer that asking
+// again cannot change: a 4xx other than 408 (timeout) and 429 (slow down),
+// e.g. an unknown job or a token that may not read it.
+func refused(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status >= 400 && e.Status < 500 &&
+		e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests
+}
+
 func (c *Client) do(ctx context.Context, method, path string, body any, out any) error {
 	var b []byte
 	if body != nil {
@@ -206,10 +215,10 @@ func (c *Client) Wait(ctx context.Context, id string, progress func(*api.JobStat
 			continue
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
-		case IsNotFound(err):
+		case refused(err):
 			return nil, err
 		}
-		// The coordinator is unreachable (restarting?): retry.
+		// The coordinator is unreachable (restarting?) or busy: retry.
 		t := time.NewTimer(retry)
 		select {
 		case <-t.C:

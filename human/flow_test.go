@@ -3,6 +3,7 @@ package human_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,4 +130,28 @@ func TestSingleAnswersKeptWithoutRedundancy(t *testing.T) {
 	if changed > 0 {
 		t.Errorf("%d of %d single answers came out as another label", changed, n)
 	}
+}
+
+// A crowd told to watch a job it may not read (no token) says so at once
+// instead of answering on until its context ends.
+func TestCrowdWatchErrorReported(t *testing.T) {
+	t.Parallel()
+	b := setup(t, human.Config{}, "")
+	toks := b.annotators(t, "w", 1)
+	id := submit(t, b.c, humanJob("watch", textItems(3, "item"), map[string]any{"labels": binary, "k": 1}))
+	c := &sim.Crowd{URL: b.url, Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{Accuracy: 1} }),
+		Answer: sim.Modelled(mustSim(t), truthByText(yesNo))}
+	_, err := c.Run(ctxT(t, time.Minute))
+	if err == nil || !strings.Contains(err.Error(), "watch job") {
+		t.Fatalf("Run without a token to watch the job: %v, want a watch error", err)
+	}
+}
+
+func mustSim(t *testing.T) *crowd.Simulator {
+	t.Helper()
+	s, err := crowd.NewSimulator(1, binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

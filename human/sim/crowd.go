@@ -110,21 +110,31 @@ func (c *Crowd) Run(ctx context.Context) (*Report, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
 	if c.Job != "" {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			st, err := client.New(c.URL, client.WithHTTPClient(hc), client.WithToken(c.Token)).Wait(ctx, c.Job, nil)
-			if err == nil && st.State.Final() {
+			switch {
+			case err == nil && st.State.Final():
+				cancel()
+			case err != nil && ctx.Err() == nil:
+				// Without the job's state the crowd would answer on
+				// until its context ends (e.g. a missing Token): say so.
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("watch job %s: %w", c.Job, err)
+				}
+				mu.Unlock()
 				cancel()
 			}
 		}()
 	}
 	start := time.Now()
-	var mu sync.Mutex
 	rep := &Report{}
 	lastWork := time.Now()
-	var firstErr error
 	for i := range c.Members {
 		wg.Add(1)
 		go func() {
