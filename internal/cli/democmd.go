@@ -142,7 +142,7 @@ func runDemo(cmd *cobra.Command, g *globals, sf *serverFlags, wf *workerFlags, d
 	if !remote {
 		crowdDir = sf.data
 	}
-	crowd, err := demoCrowd(ctx, c, url, g.http, crowdDir, id, df, j)
+	crowd, err := demoCrowd(ctx, c, url, g.http, g.token, crowdDir, id, df, j)
 	if err != nil {
 		return err
 	}

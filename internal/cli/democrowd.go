@@ -53,9 +53,10 @@ type demoCrowdRun struct {
 	answer  sim.Answerer
 	speed   float64
 	http    *http.Client // nil: a default one
+	token   string       // the API token the crowd watches the job with
 }
 
-func demoCrowd(ctx context.Context, c *client.Client, url string, hc *http.Client, dir, job string, df *demoFlags, j *spec.Job) (*demoCrowdRun, error) {
+func demoCrowd(ctx context.Context, c *client.Client, url string, hc *http.Client, token, dir, job string, df *demoFlags, j *spec.Job) (*demoCrowdRun, error) {
 	path := filepath.Join(dir, crowdFile)
 	var st crowdState
 	if raw, err := os.ReadFile(path); err == nil {
@@ -105,7 +106,7 @@ func demoCrowd(ctx context.Context, c *client.Client, url string, hc *http.Clien
 			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
-	run := &demoCrowdRun{link: trimURL(url) + "/annotate/#invite=" + st.You.Token, url: url, job: job, http: hc}
+	run := &demoCrowdRun{link: trimURL(url) + "/annotate/#invite=" + st.You.Token, url: url, job: job, http: hc, token: token}
 	if want == 0 {
 		return run, nil
 	}
@@ -137,7 +138,7 @@ func (cr *demoCrowdRun) start(ctx context.Context, r *demoReport) <-chan struct{
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
-			c := &sim.Crowd{URL: cr.url, Members: cr.members, Answer: cr.answer, Job: cr.job, Speed: cr.speed, HTTP: cr.http}
+			c := &sim.Crowd{URL: cr.url, Token: cr.token, Members: cr.members, Answer: cr.answer, Job: cr.job, Speed: cr.speed, HTTP: cr.http}
 			_, err := c.Run(ctx)
 			if err == nil || ctx.Err() != nil {
 				return
