@@ -156,6 +156,13 @@ func (s *eventState) emit(w http.ResponseWriter, full bool) (int, error) {
 			if err != nil {
 				continue // deleted or the store failed: the next reload shows it
 			}
+			if !st.State.Final() {
+				// It left the active set but its final state is not
+				// readable yet (the commit that ends it is in flight):
+				// look again next tick rather than send a stale status.
+				now[id] = s.sent[id]
+				continue
+			}
 			ev.Ended = append(ev.Ended, st)
 		}
 		s.sent, ended = now, ev.Ended

@@ -157,7 +157,7 @@ func TestEventStream(t *testing.T) {
 	var ev server.JobsEvent
 	json.Unmarshal(ended, &ev)
 	if ev.Full || ev.Ended[0].ID != id || ev.Ended[0].State != task.JobCompleted || ev.Ended[0].Counts.Done != 3 {
-		t.Fatalf("jobs event at the end: %+v", ev)
+		t.Fatalf("jobs event at the end: %+v, ended %+v", ev, *ev.Ended[0])
 	}
 	nextEvent(t, ch, "job", func(d []byte) bool {
 		var st api.JobStatus
