@@ -94,7 +94,8 @@ type workerRT struct {
 	ops         map[string]bool
 	leases      map[int64]*attempt
 	cancel      []api.TaskRef // stop notices to deliver on the next sync
-	kick        chan struct{} // closed (and replaced) when cancel grows
+	kick        chan struct{} // closed (and replaced) when cancel grows or on Wake
+	woken       bool          // Wake asked its waiting request to answer now
 	seq         uint64
 	dirty       bool // info changed since it was last stored
 	persistedAt time.Time
@@ -110,13 +111,19 @@ func (w *workerRT) idleSlots() int { return w.info.Slots - len(w.leases) }
 // notify queues a stop notice and wakes the worker's waiting request.
 func (w *workerRT) notify(ref api.TaskRef) {
 	w.cancel = append(w.cancel, ref)
+	w.wake()
+}
+
+// wake ends the wait of the worker's request, if one waits.
+func (w *workerRT) wake() {
 	if w.kick != nil {
 		close(w.kick)
 		w.kick = nil
 	}
 }
 
-// kicked returns a channel closed when a stop notice is queued.
+// kicked returns a channel closed when a stop notice is queued or Wake
+// is called.
 func (w *workerRT) kicked() <-chan struct{} {
 	if w.kick == nil {
 		w.kick = make(chan struct{})

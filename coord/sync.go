@@ -53,7 +53,7 @@ func (c *Coordinator) Sync(ctx context.Context, req *api.SyncRequest) (*api.Sync
 			return nil, err
 		}
 		reported := len(req.Done)+len(req.Failed)+len(req.Released) > 0
-		if len(resp.Leases) > 0 || len(resp.Cancel) > 0 || req.Draining || wait <= 0 || reported && first {
+		if len(resp.Leases) > 0 || len(resp.Cancel) > 0 || req.Draining || wait <= 0 || reported && first || c.takeWoken(w) {
 			return resp, nil
 		}
 		if first {
@@ -91,10 +91,37 @@ func (c *Coordinator) Sync(ctx context.Context, req *api.SyncRequest) (*api.Sync
 		switch {
 		case end != nil:
 			return nil, end
-		case timedOut:
+		case timedOut, c.takeWoken(w):
 			return resp, nil
 		}
 	}
+}
+
+// Wake makes the waiting request of the worker with this id answer now
+// with what it has (or its next request, if none waits yet). A worker
+// calls it when results become ready during a long poll: the poll
+// answers cleanly, leases it took included, and the worker reports at
+// once. Cutting the poll short from the worker's side instead could lose
+// leases in transit. Wake reports whether the worker is known.
+func (c *Coordinator) Wake(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.workers[id]
+	if w == nil {
+		return false
+	}
+	w.woken = true
+	w.wake()
+	return true
+}
+
+// takeWoken reports, once, whether Wake was called for w.
+func (c *Coordinator) takeWoken(w *workerRT) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	woken := w.woken
+	w.woken = false
+	return woken
 }
 
 func checkSync(req *api.SyncRequest) error {

@@ -78,12 +78,8 @@ func sleep(ctx context.Context, t *worker.Task, scale float64) ([]task.Item, err
 	if d < 0 {
 		return nil, worker.Permanent(fmt.Errorf("sleep: negative duration %v", d))
 	}
-	timer := time.NewTimer(time.Duration(float64(d) * scale))
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return t.Items, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := wait(ctx, time.Duration(float64(d)*scale)); err != nil {
+		return nil, err
 	}
+	return t.Items, nil
 }

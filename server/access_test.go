@@ -32,6 +32,7 @@ var access = map[string]string{
 	"GET /v1/jobs/{id}/metrics":           "admin submitter viewer",
 	"POST /v1/jobs/{id}/cancel":           "admin submitter",
 	"POST /v1/workers/sync":               "admin worker",
+	"POST /v1/workers/{id}/wake":          "admin worker",
 	"GET /v1/workers":                     "admin viewer",
 	"GET /v1/ops":                         "admin submitter worker viewer",
 	"GET /v1/blobs/{ref}":                 "admin submitter worker viewer",

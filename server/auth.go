@@ -321,6 +321,14 @@ type workerOwners struct {
 	m  map[string]string
 }
 
+// other reports whether id is bound to a token other than token.
+func (o *workerOwners) other(id, token string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	owner, ok := o.m[id]
+	return ok && owner != token
+}
+
 // claim binds id to token if it is free and reports whether token owns it.
 func (o *workerOwners) claim(id, token string) bool {
 	o.mu.Lock()

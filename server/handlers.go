@@ -211,6 +211,22 @@ func (a *api0) sync(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// wakeWorker makes the worker's waiting request (long poll) answer now,
+// so it can report results at once; 204 whether or not one waits, 404 for
+// a worker the coordinator does not know.
+func (a *api0) wakeWorker(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if p := principalFrom(r); p != nil && a.workerIDs.other(id, p.id) {
+		writeJSON(w, http.StatusForbidden, api.Error{Error: fmt.Sprintf("worker id %q belongs to another token", id)})
+		return
+	}
+	if !a.c.Wake(id) {
+		writeJSON(w, http.StatusNotFound, api.Error{Error: fmt.Sprintf("worker %q is not known here", id)})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (a *api0) listWorkers(w http.ResponseWriter, r *http.Request) {
 	// The human service's bridge is a worker only to the coordinator; the
 	// people behind it are listed by GET /v1/annotators.

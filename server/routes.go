@@ -25,6 +25,7 @@ var routes = []route{
 	{"GET", "/v1/jobs/{id}/results", (*api0).results, admin | submitter | viewer},
 	{"POST", "/v1/jobs/{id}/cancel", (*api0).cancel, admin | submitter},
 	{"POST", "/v1/workers/sync", (*api0).sync, admin | worker},
+	{"POST", "/v1/workers/{id}/wake", (*api0).wakeWorker, admin | worker},
 	{"GET", "/v1/workers", (*api0).listWorkers, admin | viewer},
 	{"GET", "/v1/ops", (*api0).listOps, admin | submitter | worker | viewer},
 	{"GET", "/v1/blobs/{ref}", (*api0).blob, admin | submitter | worker | viewer},

@@ -63,7 +63,9 @@ func (w *Worker) execute(ctx context.Context, cancel context.CancelFunc, held *r
 		// The handler ignores its context: give the slot back anyway.
 		r = result{err: context.DeadlineExceeded}
 	}
-	ms := time.Since(start).Milliseconds()
+	took := time.Since(start)
+	w.pace.ran(took)
+	ms := took.Milliseconds()
 	if ctx.Err() != nil {
 		return // canceled by the coordinator or handed back: report nothing
 	}

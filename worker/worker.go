@@ -30,8 +30,11 @@ const (
 	// its context may run before the slot is taken back.
 	timeoutGrace = time.Second
 	// pollGrace is how long a result waits for an in-flight request to
-	// come back before the request is cut short to report it.
+	// come back before the request is cut short to report it, when the
+	// coordinator cannot be asked to answer it (wakePoll).
 	pollGrace = 25 * time.Millisecond
+	// wakeTimeout bounds the request that asks for a poll's answer.
+	wakeTimeout = 2 * time.Second
 )
 
 // Config configures a Worker.
@@ -49,7 +52,15 @@ type Config struct {
 	// here until a slot frees: quick microtasks then start without
 	// waiting for a round trip, and each round trip carries more results.
 	// Default 0; a few times Slots suits microtasks of milliseconds.
+	// With AutoPrefetch it is the most it takes.
 	Prefetch int
+	// AutoPrefetch takes, of Prefetch, only as many leases as keep the
+	// slots busy across a round trip: about Slots × round trip ÷ microtask
+	// runtime, both measured as the worker runs (see prefetchNow). Quick
+	// microtasks then queue up to Prefetch; long ones none, so no work
+	// waits here that an idle worker could start. Prefetch 0 with
+	// AutoPrefetch means 32 × Slots.
+	AutoPrefetch bool
 	// Labels are matched against stages' label requirements.
 	Labels map[string]string
 	// Registry holds the handlers; default a new, empty one (add
@@ -118,6 +129,8 @@ type Worker struct {
 	leaseTTL time.Duration // as the coordinator last said
 	lastSent time.Time     // when the last round trip began
 
+	pace pace // measured runtimes and round trips, for AutoPrefetch
+
 	statsMu sync.Mutex
 	stats   Stats
 
@@ -162,6 +175,9 @@ func New(cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("worker config: Prefetch %d is negative", cfg.Prefetch)
 	}
 	cfg.Slots = cmp.Or(cfg.Slots, runtime.NumCPU())
+	if cfg.AutoPrefetch && cfg.Prefetch == 0 {
+		cfg.Prefetch = min(32*cfg.Slots, maxAutoPrefetch)
+	}
 	if cfg.Name == "" {
 		cfg.Name, _ = os.Hostname()
 		cfg.Name = cmp.Or(cfg.Name, "worker")
@@ -303,7 +319,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Error("giving up: results not acknowledged", "worker", w.id, "results", len(w.pending))
 			return nil
 		}
-		free := w.cfg.Slots + w.cfg.Prefetch - len(w.running)
+		free := max(w.cfg.Slots+w.prefetchNow()-len(w.running), 0)
 		if draining {
 			free = 0
 		}
@@ -334,13 +350,21 @@ func (w *Worker) Run(ctx context.Context) error {
 			// or Run's context ends.
 			stop := make(chan struct{})
 			sent := time.Now()
+			wakeURL := w.wakeURL()
 			go func() {
 				select {
 				case <-w.notify:
-					// A request that is not waiting yet is likely being
-					// answered with leases: cutting it short would lose
-					// them in transit (they go back to the queue a round
-					// trip later). Give it a moment to come back first.
+					// Ask the coordinator to answer the poll now: it comes
+					// back cleanly, with any leases it took, and the
+					// results go out on the next request.
+					if w.wakePoll(reqCtx, wakeURL) {
+						return
+					}
+					// A coordinator that cannot: cut the request short.
+					// One that is not waiting yet is likely being
+					// answered with leases: cutting it would lose them
+					// in transit (they go back to the queue a round trip
+					// later). Give it a moment to come back first.
 					if d := pollGrace - time.Since(sent); d > 0 {
 						t := time.NewTimer(d)
 						select {
@@ -502,6 +526,9 @@ func (w *Worker) send(ctx context.Context, want int, draining bool, released []a
 		hr.Header.Set("Authorization", "Bearer "+w.cfg.Token)
 	}
 	res, err := w.client.Do(hr)
+	if err == nil && wait == 0 {
+		defer func(began time.Time) { w.pace.roundTrip(time.Since(began)) }(w.lastSent)
+	}
 	w.statsMu.Lock()
 	w.stats.Requests++
 	w.statsMu.Unlock()

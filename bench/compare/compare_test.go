@@ -21,7 +21,7 @@ func TestSmoke(t *testing.T) {
 	}
 	t.Cleanup(cleanup)
 	cfg := &config{
-		bin: bin, sync: "full", workers: 1, slots: 4, parSlots: 4, prefetch: 1,
+		bin: bin, sync: "full", workers: 1, slots: 4, parSlots: 4, prefetch: "auto",
 		noopN: 40, sleepN: 8, sleepMS: 5, execN: 8, scaleN: 300, drain: 2 * time.Minute, latencyN: 5,
 		parallel:  haveParallel(),
 		scenarios: map[string]bool{"noop": true, "sleep": true, "exec": true, "scale": true, "latency": true},

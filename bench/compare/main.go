@@ -42,9 +42,9 @@ import (
 type config struct {
 	bin             string
 	sync            string
-	workers, slots  int // worker processes and slots each (no-op, scale)
-	parSlots        int // slots of the one worker of the sleep, exec and latency runs
-	prefetch        int // workers' --prefetch, as a multiple of their slots
+	workers, slots  int    // worker processes and slots each (no-op, scale)
+	parSlots        int    // slots of the one worker of the sleep, exec and latency runs
+	prefetch        string // workers' --prefetch: auto, or a multiple of their slots
 	noopN           int
 	sleepN, sleepMS int
 	execN           int
@@ -66,7 +66,7 @@ func main() {
 	flag.IntVar(&cfg.workers, "workers", 4, "worker processes for the no-op and scale runs (Dask: worker processes)")
 	flag.IntVar(&cfg.slots, "slots", 8, "slots per worker for the no-op and scale runs (Dask: threads per worker)")
 	flag.IntVar(&cfg.parSlots, "c", 8, "slots (Dask threads, GNU parallel jobs) for the sleep, exec and latency runs")
-	flag.IntVar(&cfg.prefetch, "prefetch", 8, "workers' --prefetch as a multiple of their slots (0: none)")
+	flag.StringVar(&cfg.prefetch, "prefetch", "auto", "workers' --prefetch: auto (the worker's default), or a multiple of their slots (0: none)")
 	flag.IntVar(&cfg.noopN, "noop", 100_000, "no-op microtasks")
 	flag.IntVar(&cfg.sleepN, "sleep", 2000, "sleeping microtasks")
 	flag.IntVar(&cfg.sleepMS, "sleep-ms", 10, "how long each sleeps, ms")

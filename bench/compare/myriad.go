@@ -42,9 +42,13 @@ func startEngine(bin string, sync string) (*engine, error) {
 	return e, nil
 }
 
-// workers starts n worker processes of slots slots and waits for them.
-func (e *engine) workers(n, slots, prefetch int) error {
-	if err := e.ps.StartWorkers([]string{e.url}, n, slots, "--prefetch", strconv.Itoa(prefetch*slots), "--exec-allow", "true"); err != nil {
+// workers starts n worker processes of slots slots and waits for them;
+// prefetch is auto or a multiple of slots.
+func (e *engine) workers(n, slots int, prefetch string) error {
+	if k, err := strconv.Atoi(prefetch); err == nil {
+		prefetch = strconv.Itoa(k * slots)
+	}
+	if err := e.ps.StartWorkers([]string{e.url}, n, slots, "--prefetch", prefetch, "--exec-allow", "true"); err != nil {
 		return err
 	}
 	return procs.WaitWorkers(e.c, n, 60*time.Second)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -135,7 +136,7 @@ type workerFlags struct {
 	execAllow []string
 	execTime  time.Duration
 	drain     time.Duration
-	prefetch  int
+	prefetch  string
 	slowdown  float64
 	journal   string // set by --supervise for its child
 	// ingestRoots are the folders the ingest operator may read.
@@ -150,10 +151,22 @@ func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
 	fs.DurationVar(&f.execTime, "exec-timeout", ops.DefaultExecTimeout, "longest one exec command may run")
 	fs.StringSliceVar(&f.ingestRoots, "ingest-root", nil, "folders the ingest operator may read image files from (default none)")
 	fs.DurationVar(&f.drain, "drain-timeout", worker.DefaultDrainTimeout, "on SIGTERM, how long running microtasks may finish")
-	fs.IntVar(&f.prefetch, "prefetch", 0, "microtasks leased beyond --slots and queued, so quick ones start without a round trip")
+	fs.StringVar(&f.prefetch, "prefetch", "auto", "microtasks leased beyond --slots and queued, so quick ones start without a round trip: a count, or auto (as many as cover a round trip at the measured runtime, at most 32 × --slots; none for long microtasks)")
 	fs.Float64Var(&f.slowdown, "slowdown", 1, "multiply the sleep operator's durations, to play a slow host (benchmarks, tests)")
 	fs.StringVar(&f.journal, "journal", "", "file where the worker keeps its running leases for a supervisor")
 	fs.MarkHidden("journal")
+}
+
+// parsePrefetch reads --prefetch: "auto" or a count of 0 or more.
+func parsePrefetch(s string) (n int, auto bool, err error) {
+	if s == "auto" {
+		return 0, true, nil
+	}
+	n, err = strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, false, badInput(fmt.Errorf("--prefetch %q: want auto or a count of 0 or more", s))
+	}
+	return n, false, nil
 }
 
 func parseLabels(s string) (map[string]string, error) {
@@ -177,8 +190,9 @@ func (f *workerFlags) worker(url, token string, hc *http.Client, log *slog.Logge
 	if f.slots < 1 {
 		return nil, badInput(fmt.Errorf("--slots %d: want at least 1", f.slots))
 	}
-	if f.prefetch < 0 {
-		return nil, badInput(fmt.Errorf("--prefetch %d: want 0 or more", f.prefetch))
+	prefetch, auto, err := parsePrefetch(f.prefetch)
+	if err != nil {
+		return nil, err
 	}
 	labels, err := parseLabels(f.labels)
 	if err != nil {
@@ -192,7 +206,7 @@ func (f *workerFlags) worker(url, token string, hc *http.Client, log *slog.Logge
 	imageops.Register(reg, imageops.Options{IngestRoots: f.ingestRoots})
 	mlops.Register(reg)
 	score.Register(reg)
-	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Prefetch: f.prefetch, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain,
+	return worker.New(worker.Config{Server: url, Name: f.name, Slots: f.slots, Prefetch: prefetch, AutoPrefetch: auto, Labels: labels, Registry: reg, Logger: log, DrainTimeout: f.drain,
 		Journal: f.journal, Token: token, Client: hc})
 }
 

@@ -106,6 +106,9 @@ func TestCLIExitCodes(t *testing.T) {
 	if code, _, _ := runCLI(t, dir, "status", "--bogus-flag"); code != 2 {
 		t.Errorf("unknown flag: exit %d, want 2", code)
 	}
+	if code, _, stderr := runCLI(t, dir, "worker", "--prefetch", "lots"); code != 2 || !strings.Contains(stderr, "--prefetch") {
+		t.Errorf("worker --prefetch lots: exit %d, want 2 naming the flag: %s", code, stderr)
+	}
 }
 
 // up, then the client commands against it.
