@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/myriadhq/myriad/store"
+	"github.com/myriadhq/myriad/store/sqlite"
 	"github.com/myriadhq/myriad/task"
 )
 
@@ -37,8 +38,10 @@ func BenchmarkClaim(b *testing.B) {
 // TaskFinishDone for all (batched, store.TxFinisher, as the coordinator
 // does). Reported per microtask.
 func BenchmarkFinish(b *testing.B) {
-	for _, mode := range []string{"per-row", "batched"} {
+	for _, mode := range []string{"per-row", "batched", "json"} {
 		b.Run(mode, func(b *testing.B) {
+			*sqlite.FinishViaJSON = mode == "json"
+			defer func() { *sqlite.FinishViaJSON = false }()
 			const batch = 256
 			s := benchStore(b, "normal", b.N*batch)
 			ctx := context.Background()
