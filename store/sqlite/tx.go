@@ -130,7 +130,8 @@ func scanClaimed(rows *sql.Rows) ([]*store.Claimed, error) {
 			c.ReadyAt = fromMS(created)
 		}
 		if input != nil {
-			if err := json.Unmarshal(input, &c.Items); err != nil {
+			var err error
+			if c.Items, err = decodeItems(input); err != nil {
 				return nil, fmt.Errorf("claim microtask %d: decode input: %w", c.ID, err)
 			}
 		}
