@@ -19,8 +19,7 @@ type stmts struct {
 	claim, claimOne, finishDone, finishOther, pendingAdd *sql.Stmt
 	all                                                  []*sql.Stmt
 	// Multi-row statements by row count (batch.go).
-	insertTasks, finishDoneRows *sized
-	finishDoneJSON              *sql.Stmt
+	insertTasks, finishDoneBatch *sized
 }
 
 func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
@@ -61,15 +60,10 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 		s.close()
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
-	if s.finishDoneRows, err = prepareSized(ctx, db, finishChunk, finishDoneSQL); err != nil {
+	if s.finishDoneBatch, err = prepareSized(ctx, db, finishChunk, finishDoneSQL); err != nil {
 		s.close()
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
-	if s.finishDoneJSON, err = db.PrepareContext(ctx, finishDoneJSONSQL); err != nil {
-		s.close()
-		return nil, fmt.Errorf("prepare: %w", err)
-	}
-	s.all = append(s.all, s.finishDoneJSON)
 	return s, nil
 }
 
@@ -78,5 +72,5 @@ func (s *stmts) close() {
 		st.Close()
 	}
 	s.insertTasks.close()
-	s.finishDoneRows.close()
+	s.finishDoneBatch.close()
 }
