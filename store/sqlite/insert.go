@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/myriadhq/myriad/store"
 )
@@ -21,6 +22,9 @@ func (t *txn) TaskInsert(ctx context.Context, p *store.TaskInsertParams) error {
 	var last int64
 	if err := t.tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM microtasks`).Scan(&last); err != nil {
 		return fmt.Errorf("insert microtasks of job %s: last id: %w", p.JobID, err)
+	}
+	if last > math.MaxInt64-int64(len(p.Inputs)) {
+		return fmt.Errorf("insert %d microtasks of job %s: ids after %d would overflow", len(p.Inputs), p.JobID, last)
 	}
 	z := t.st.insertTasks
 	now := ms(p.Now)
@@ -40,7 +44,7 @@ func (t *txn) TaskInsert(ctx context.Context, p *store.TaskInsertParams) error {
 			args = append(args, len(items), input)
 		}
 		if _, err := t.tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("insert microtasks of job %s: %w", p.JobID, err)
+			return fmt.Errorf("insert microtasks %d to %d of job %s: %w", start, start+rows-1, p.JobID, err)
 		}
 		for i := range int64(rows) {
 			p.IDs = append(p.IDs, first+i)
