@@ -16,8 +16,10 @@ const claimSkipSQL = `UPDATE microtasks
 
 // stmts are the writer's hot statements, prepared once.
 type stmts struct {
-	insertTask, claim, claimOne, finishDone, finishOther, pendingAdd *sql.Stmt
-	all                                                              []*sql.Stmt
+	claim, claimOne, finishDone, finishOther, pendingAdd *sql.Stmt
+	all                                                  []*sql.Stmt
+	// Multi-row statements by row count (batch.go).
+	insertTasks, finishDoneBatch *sized
 }
 
 func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
@@ -26,7 +28,6 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 		dst **sql.Stmt
 		sql string
 	}{
-		{&s.insertTask, `INSERT INTO microtasks (job_id, stage, state, n_items, input, created_at) VALUES (?, ?, 1, ?, ?, ?)`},
 		{&s.claim, `UPDATE microtasks
 			SET state = 2, token = token + 1, fence = token + 1, attempts = attempts + 1, worker = ?, started_at = ?,
 			    spec_worker = NULL, spec_token = NULL
@@ -54,6 +55,15 @@ func prepare(ctx context.Context, db *sql.DB) (*stmts, error) {
 		*p.dst = st
 		s.all = append(s.all, st)
 	}
+	var err error
+	if s.insertTasks, err = prepareSized(ctx, db, insertChunk, insertTasksSQL); err != nil {
+		s.close()
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if s.finishDoneBatch, err = prepareSized(ctx, db, finishChunk, finishDoneSQL); err != nil {
+		s.close()
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
 	return s, nil
 }
 
@@ -61,4 +71,6 @@ func (s *stmts) close() {
 	for _, st := range s.all {
 		st.Close()
 	}
+	s.insertTasks.close()
+	s.finishDoneBatch.close()
 }

@@ -70,31 +70,6 @@ func (t *txn) StageSetState(ctx context.Context, jobID string, stage int, state 
 	return nil
 }
 
-func (t *txn) TaskInsert(ctx context.Context, p *store.TaskInsertParams) error {
-	st := t.tx.StmtContext(ctx, t.st.insertTask)
-	now := ms(p.Now)
-	p.IDs = make([]int64, 0, len(p.Inputs))
-	for _, items := range p.Inputs {
-		var input []byte
-		if items != nil {
-			var err error
-			if input, err = json.Marshal(items); err != nil {
-				return fmt.Errorf("insert microtask: %w", err)
-			}
-		}
-		res, err := st.ExecContext(ctx, p.JobID, p.Stage, len(items), input, now)
-		if err != nil {
-			return fmt.Errorf("insert microtask: %w", err)
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return fmt.Errorf("insert microtask: %w", err)
-		}
-		p.IDs = append(p.IDs, id)
-	}
-	return nil
-}
-
 func (t *txn) TaskClaim(ctx context.Context, p *store.TaskClaimParams) ([]*store.Claimed, error) {
 	var out []*store.Claimed
 	if len(p.Prefer) > 0 {
@@ -155,7 +130,8 @@ func scanClaimed(rows *sql.Rows) ([]*store.Claimed, error) {
 			c.ReadyAt = fromMS(created)
 		}
 		if input != nil {
-			if err := json.Unmarshal(input, &c.Items); err != nil {
+			var err error
+			if c.Items, err = decodeItems(input); err != nil {
 				return nil, fmt.Errorf("claim microtask %d: decode input: %w", c.ID, err)
 			}
 		}

@@ -21,6 +21,8 @@ var sharedTests = []struct {
 	{"StageLockCounts", testStageLock},
 	{"JobFinishOnce", testJobFinish},
 	{"FinishDoneBatch", testFinishDoneBatch},
+	{"FinishDoneBatchLarge", testFinishDoneLarge},
+	{"FinishDoneBatchStates", testFinishDoneStates},
 }
 
 // testFinishDoneBatch: the optional one-statement commit of many results
