@@ -215,7 +215,7 @@ func (w *Worker) openBlobs(ctx context.Context) error {
 	}
 	dir := w.cfg.CacheDir
 	if dir == "" {
-		d, err := os.MkdirTemp("", "myriad-cache-")
+		d, err := tempCache(w.log)
 		if err != nil {
 			return fmt.Errorf("blob cache: %w", err)
 		}
