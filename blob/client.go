@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,21 +34,70 @@ func (c *Client) url(ref Ref) string {
 	return strings.TrimSuffix(c.BaseURL, "/") + "/" + string(ref)
 }
 
+// maxSlowDowns is how many 429 answers in a row one request waits out.
+const maxSlowDowns = 10
+
+// do makes one request. A 429 (the server's rate limit: many uploads in
+// a row overrun it) is waited out as its Retry-After says and the request
+// sent again, up to maxSlowDowns times, when its body can be rewound
+// (none, or an io.Seeker such as a file or a bytes.Reader).
 func (c *Client) do(ctx context.Context, method, url string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, url, body)
-	if err != nil {
-		return nil, err
-	}
-	for k, vs := range c.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return hc.Do(req)
+	seeker, _ := body.(io.Seeker)
+	var start int64
+	if seeker != nil {
+		var err error
+		if start, err = seeker.Seek(0, io.SeekCurrent); err != nil {
+			seeker = nil
+		}
+	}
+	for tries := 0; ; tries++ {
+		req, err := http.NewRequestWithContext(ctx, method, url, body)
+		if err != nil {
+			return nil, err
+		}
+		for k, vs := range c.Header {
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
+		}
+		resp, err := hc.Do(req)
+		if err != nil || resp.StatusCode != http.StatusTooManyRequests || tries == maxSlowDowns || body != nil && seeker == nil {
+			return resp, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err := sleepCtx(ctx, retryAfter(resp.Header.Get("Retry-After"))); err != nil {
+			return nil, err
+		}
+		if seeker != nil {
+			if _, err := seeker.Seek(start, io.SeekStart); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// retryAfter reads a Retry-After of whole seconds; 1 s if absent or odd.
+func retryAfter(v string) time.Duration {
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return min(time.Duration(n)*time.Second, time.Minute)
+	}
+	return time.Second
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Open implements Store.
