@@ -73,6 +73,9 @@ type Crowd struct {
 // Report sums up a run.
 type Report struct {
 	Answers, Skips, Conflicts int
+	// Limited counts requests answered 429 (rate limited) and sent again
+	// after Retry-After.
+	Limited int
 	// NextLatency holds the time of every round trip that handed out the
 	// next task without waiting: answer-and-next and plain next.
 	NextLatency []time.Duration
@@ -158,6 +161,7 @@ func (c *Crowd) Run(ctx context.Context) (*Report, error) {
 			rep.Answers += local.Answers
 			rep.Skips += local.Skips
 			rep.Conflicts += local.Conflicts
+			rep.Limited += cl.Limited()
 			rep.NextLatency = append(rep.NextLatency, local.NextLatency...)
 			if err != nil && firstErr == nil && ctx.Err() == nil {
 				firstErr = fmt.Errorf("member %d: %w", i, err)
