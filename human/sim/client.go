@@ -28,7 +28,7 @@ type Client struct {
 	http  *http.Client
 	// Record, if set, receives every raw response body (the security test
 	// scans them).
-	Record func(path string, body []byte)
+	Record  func(path string, body []byte)
 	limited atomic.Int64
 }
 
