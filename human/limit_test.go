@@ -1,0 +1,173 @@
+package human_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/myriadhq/myriad/api"
+	"github.com/myriadhq/myriad/crowd"
+	"github.com/myriadhq/myriad/human"
+	"github.com/myriadhq/myriad/human/sim"
+	"github.com/myriadhq/myriad/server"
+	"github.com/myriadhq/myriad/task"
+)
+
+// answersLimited lets an annotator answer once a second after a burst of
+// two; other requests are not limited.
+var answersLimited = server.SecurityConfig{RateLimit: -1, AnswerRate: 1, AnswerBurst: 2}
+
+// storedAnswers waits (polling the export) until the job has want
+// answers stored, and returns them.
+func storedAnswers(t *testing.T, b *bundle, job string, want int) []crowd.Answer {
+	t.Helper()
+	var rows []crowd.Answer
+	deadline := time.Now().Add(20 * time.Second)
+	for len(rows) < want && time.Now().Before(deadline) {
+		var buf bytes.Buffer
+		if err := b.c.JobAnswers(context.Background(), job, &buf); err == nil {
+			rows, _ = crowd.ReadAnswers(&buf)
+		}
+		if len(rows) < want {
+			time.Sleep(50 * time.Millisecond) // polling the store
+		}
+	}
+	return rows
+}
+
+// A simulated annotator answering faster than the server allows is
+// answered 429: it waits Retry-After and sends the same answer again, so
+// the job completes with every answer stored once and the limits
+// counted. Other client errors still fail at once.
+func TestCrowdWaitsOutRateLimit(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, human.Config{}, "", answersLimited)
+	toks := b.annotators(t, "fast", 1)
+	const n = 6
+	id := submit(t, b.c, humanJob("limited", textItems(n, "sentence"), map[string]any{"labels": binary, "k": 1}))
+	c := &sim.Crowd{URL: b.url, Token: b.srv.AdminToken(), Job: id, Members: members(toks, func(int) crowd.Annotator { return crowd.Annotator{} }),
+		Answer: func(m *sim.Member, tk api.AnnotateTask) (string, bool) {
+			_, label, ok := truthByText(yesNo)(tk)
+			return label, ok
+		}}
+	rep, err := c.Run(ctxT(t, time.Minute))
+	if err != nil {
+		t.Fatalf("the crowd failed (limited %d times): %v", rep.Limited, err)
+	}
+	t.Logf("crowd: %d answers, limited %d times, in %v", rep.Answers, rep.Limited, rep.Elapsed)
+	if st := wait(t, b.c, id); st.State != task.JobCompleted {
+		t.Fatalf("job %s: %+v", st.State, st.Errors)
+	}
+	if rep.Answers != n || rep.Limited == 0 {
+		t.Errorf("%d answers, limited %d times; want %d answers, limited at least once", rep.Answers, rep.Limited, n)
+	}
+	rows := storedAnswers(t, b, id, n)
+	seen := map[string]int{}
+	for _, r := range rows {
+		seen[r.Question]++
+	}
+	if len(rows) != n || len(seen) != n {
+		t.Errorf("%d answers stored for %d items, want %d each answered once: %v", len(rows), len(seen), n, seen)
+	}
+
+	cl := sim.NewClient(b.url, toks[0], nil)
+	_, err = cl.Answer(context.Background(), 1<<40, api.AnswerRequest{Label: "yes"})
+	if sim.Status(err) != 404 || cl.Limited() != 0 {
+		t.Errorf("an answer to a task that does not exist: %v (limited %d times), want a 404 at once", err, cl.Limited())
+	}
+}
+
+// In a real browser, a person answering by keyboard faster than the
+// server's answer limit: every 429 is waited out with a note on screen,
+// the app moves on to each next item, no answered item comes back, and
+// every answer is stored exactly once with the label given.
+func TestBrowserAnswersFasterThanTheLimit(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, human.Config{UndoWindow: 30 * time.Second}, "", answersLimited)
+	ctx := context.Background()
+	created, err := b.c.CreateAnnotator(ctx, api.AnnotatorCreate{Name: "quick"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, answers = 10, 8
+	items := make([]any, n)
+	for i := range n {
+		items[i] = map[string]any{"id": fmt.Sprint("pic", i), "text": fmt.Sprintf("A picture of a %s, number %02d", animal(i), i)}
+	}
+	id := submit(t, b.c, humanJob("quick", items, map[string]any{
+		"title":  "Which animal is it?",
+		"labels": []any{"cat", "dog", "bird"},
+		"k":      1,
+	}))
+	b.waitStage(t, id)
+
+	bctx := newBrowser(t)
+	if err := chromedp.Do(bctx, chromedp.Navigate(created.Link), chromedp.WaitVisible("#instructions")); err != nil {
+		t.Fatal(err)
+	}
+	// Keep the last text of the "going too fast" note: it shows only
+	// while a 429 is waited out.
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { const c = document.getElementById('calm'); window.calmSeen = '';
+		new MutationObserver(() => { if (!c.hidden) window.calmSeen = c.textContent }).observe(c, {attributes: true, childList: true, subtree: true}); return true })()`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(bctx, chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	// next waits for an item other than prev on screen, and fails with
+	// what the page says if none comes.
+	next := func(prev string) string {
+		q, _ := json.Marshal(prev)
+		expr := fmt.Sprintf(`(() => { const e = document.getElementById('item-text'); const t = e && !e.closest('[hidden]') ? e.textContent : '';
+			return t && t !== %s ? t : null })()`, q)
+		s, err := chromedp.Run(bctx, chromedp.Poll[string](expr, chromedp.WithPollingTimeout(20*time.Second)))
+		if err != nil {
+			page, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById('task').innerText + ' | ' + document.querySelector('main').lastElementChild.innerText + ' | ' + document.getElementById('problem').innerText`))
+			t.Fatalf("waiting for the item after %q: %v; the page says %q", prev, err, page)
+		}
+		return s
+	}
+	answered := map[int]string{}
+	cur := next("")
+	for len(answered) < answers {
+		var kind string
+		var i int
+		if _, err := fmt.Sscanf(cur[strings.Index(cur, "of a ")+5:], "%s number %d", &kind, &i); err != nil {
+			t.Fatalf("cannot read %q: %v", cur, err)
+		}
+		if _, ok := answered[i]; ok {
+			t.Fatalf("item %d came back after it was answered", i)
+		}
+		if err := chromedp.Do(bctx, chromedp.KeyEvent(fmt.Sprint(1+i%3))); err != nil {
+			t.Fatal(err)
+		}
+		answered[i] = animal(i)
+		cur = next(cur) // the app goes on: the next item, after any wait
+	}
+	rows := storedAnswers(t, b, id, answers)
+	if len(rows) != answers {
+		t.Fatalf("%d answers stored, want %d", len(rows), answers)
+	}
+	seen := map[string]int{}
+	for _, r := range rows {
+		seen[r.Question]++
+		var i int
+		fmt.Sscanf(r.Question, "pic%d", &i)
+		if r.Worker != "quick" || r.Label != answered[i] || seen[r.Question] > 1 {
+			t.Errorf("stored %+v (answer %d to it), want one answer %q", r, seen[r.Question], answered[i])
+		}
+	}
+	calm, err := chromedp.Run(bctx, chromedp.Evaluate[string](`window.calmSeen`))
+	if err != nil || !strings.Contains(calm, "Going too fast — waiting 1 s") {
+		t.Errorf("the page never said it was waiting out the limit (%q, %v)", calm, err)
+	}
+	if shown, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`!document.getElementById('problem').hidden`)); err != nil || shown {
+		t.Errorf("the page shows an error (%v)", err)
+	}
+}
