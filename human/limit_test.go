@@ -77,9 +77,9 @@ func TestCrowdWaitsOutRateLimit(t *testing.T) {
 	}
 
 	cl := sim.NewClient(b.url, toks[0], nil)
-	_, err = cl.Answer(context.Background(), 1<<40, api.AnswerRequest{Label: "yes"})
+	_, err = cl.Next(context.Background(), api.NextRequest{Stage: "nosuch.0"})
 	if sim.Status(err) != 404 || cl.Limited() != 0 {
-		t.Errorf("an answer to a task that does not exist: %v (limited %d times), want a 404 at once", err, cl.Limited())
+		t.Errorf("work from a stage that does not exist: %v (limited %d times), want a 404 at once", err, cl.Limited())
 	}
 }
 
@@ -113,8 +113,9 @@ func TestBrowserAnswersFasterThanTheLimit(t *testing.T) {
 	}
 	// Keep the last text of the "going too fast" note: it shows only
 	// while a 429 is waited out.
-	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { const c = document.getElementById('calm'); window.calmSeen = '';
-		new MutationObserver(() => { if (!c.hidden) window.calmSeen = c.textContent }).observe(c, {attributes: true, childList: true, subtree: true}); return true })()`)); err != nil {
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { window.calmSeen = '';
+		new MutationObserver(() => { const c = document.getElementById('calm'); if (c && !c.hidden) window.calmSeen = c.textContent })
+			.observe(document.body, {attributes: true, childList: true, subtree: true}); return true })()`)); err != nil {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(bctx, chromedp.KeyEvent("\r")); err != nil {
