@@ -343,9 +343,9 @@ function skip() {
   send(t, 'skip', { next: 2 }, 'Your skip was not saved: ');
 }
 
-// send posts an answer or a skip of t, already off the screen. If it
-// fails for a reason other than t being gone (taken back, answered), t
-// stays aside and the retry button sends the same request again.
+// send posts an answer or a skip of t, already off the screen. If the
+// network or the server failed, t stays aside and the retry button sends
+// the same request again; a refusal (t taken back, say) is only shown.
 async function send(t, what, body, failed, done) {
   try {
     const r = await api('POST', '/v1/annotate/tasks/' + t.id + '/' + what, body);
@@ -354,7 +354,7 @@ async function send(t, what, body, failed, done) {
     status('');
     apply(r);
   } catch (e) {
-    if (e.status !== 404 && e.status !== 409) {
+    if (!e.status || e.status >= 500) {
       if (!state.current) showTask(null, 'error');
       problem(failed + e.message, () => send(t, what, body, failed, done));
       return;
