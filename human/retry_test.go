@@ -41,6 +41,54 @@ func storedAnswers(t *testing.T, b *bundle, job string, want int) []crowd.Answer
 	return rows
 }
 
+// openAnimals starts a job of n items to label cat, dog or bird (item i
+// is animal(i)) and opens its invite link for a new annotator in a
+// browser, at the instructions.
+func openAnimals(t *testing.T, b *bundle, name string, n int) (job string, bctx context.Context) {
+	t.Helper()
+	created, err := b.c.CreateAnnotator(context.Background(), api.AnnotatorCreate{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := make([]any, n)
+	for i := range n {
+		items[i] = map[string]any{"id": fmt.Sprint("pic", i), "text": fmt.Sprintf("A picture of a %s, number %02d", animal(i), i)}
+	}
+	job = submit(t, b.c, humanJob(name, items, map[string]any{"title": "Which animal is it?", "labels": []any{"cat", "dog", "bird"}, "k": 1}))
+	b.waitStage(t, job)
+	bctx = newBrowser(t)
+	if err := chromedp.Do(bctx, chromedp.Navigate(created.Link), chromedp.WaitVisible("#instructions")); err != nil {
+		t.Fatal(err)
+	}
+	return job, bctx
+}
+
+// nextItem waits for an item other than prev on screen, and fails with
+// what the page says if none comes.
+func nextItem(t *testing.T, bctx context.Context, prev string) string {
+	t.Helper()
+	q, _ := json.Marshal(prev)
+	expr := fmt.Sprintf(`(() => { const e = document.getElementById('item-text'); const t = e && !e.closest('[hidden]') ? e.textContent : '';
+		return t && t !== %s ? t : null })()`, q)
+	s, err := chromedp.Run(bctx, chromedp.Poll[string](expr, chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		page, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector('main').innerText`))
+		t.Fatalf("waiting for the item after %q: %v; the page says %q", prev, err, page)
+	}
+	return s
+}
+
+// itemNumber reads i from "A picture of a <animal>, number <i>".
+func itemNumber(t *testing.T, text string) int {
+	t.Helper()
+	var kind string
+	var i int
+	if _, err := fmt.Sscanf(text[strings.Index(text, "of a ")+5:], "%s number %d", &kind, &i); err != nil {
+		t.Fatalf("cannot read %q: %v", text, err)
+	}
+	return i
+}
+
 // A simulated annotator answering faster than the server allows is
 // answered 429: it waits Retry-After and sends the same answer again, so
 // the job completes with every answer stored once and the limits
@@ -90,27 +138,8 @@ func TestCrowdWaitsOutRateLimit(t *testing.T) {
 func TestBrowserAnswersFasterThanTheLimit(t *testing.T) {
 	t.Parallel()
 	b := setupWith(t, human.Config{UndoWindow: 30 * time.Second}, "", answersLimited)
-	ctx := context.Background()
-	created, err := b.c.CreateAnnotator(ctx, api.AnnotatorCreate{Name: "quick"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	const n, answers = 10, 8
-	items := make([]any, n)
-	for i := range n {
-		items[i] = map[string]any{"id": fmt.Sprint("pic", i), "text": fmt.Sprintf("A picture of a %s, number %02d", animal(i), i)}
-	}
-	id := submit(t, b.c, humanJob("quick", items, map[string]any{
-		"title":  "Which animal is it?",
-		"labels": []any{"cat", "dog", "bird"},
-		"k":      1,
-	}))
-	b.waitStage(t, id)
-
-	bctx := newBrowser(t)
-	if err := chromedp.Do(bctx, chromedp.Navigate(created.Link), chromedp.WaitVisible("#instructions")); err != nil {
-		t.Fatal(err)
-	}
+	id, bctx := openAnimals(t, b, "quick", n)
 	// Keep the last text of the "going too fast" note: it shows only
 	// while a 429 is waited out.
 	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { window.calmSeen = '';
@@ -121,27 +150,10 @@ func TestBrowserAnswersFasterThanTheLimit(t *testing.T) {
 	if err := chromedp.Do(bctx, chromedp.KeyEvent("\r")); err != nil {
 		t.Fatal(err)
 	}
-	// next waits for an item other than prev on screen, and fails with
-	// what the page says if none comes.
-	next := func(prev string) string {
-		q, _ := json.Marshal(prev)
-		expr := fmt.Sprintf(`(() => { const e = document.getElementById('item-text'); const t = e && !e.closest('[hidden]') ? e.textContent : '';
-			return t && t !== %s ? t : null })()`, q)
-		s, err := chromedp.Run(bctx, chromedp.Poll[string](expr, chromedp.WithPollingTimeout(20*time.Second)))
-		if err != nil {
-			page, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById('task').innerText + ' | ' + document.querySelector('main').lastElementChild.innerText + ' | ' + document.getElementById('problem').innerText`))
-			t.Fatalf("waiting for the item after %q: %v; the page says %q", prev, err, page)
-		}
-		return s
-	}
 	answered := map[int]string{}
-	cur := next("")
+	cur := nextItem(t, bctx, "")
 	for len(answered) < answers {
-		var kind string
-		var i int
-		if _, err := fmt.Sscanf(cur[strings.Index(cur, "of a ")+5:], "%s number %d", &kind, &i); err != nil {
-			t.Fatalf("cannot read %q: %v", cur, err)
-		}
+		i := itemNumber(t, cur)
 		if _, ok := answered[i]; ok {
 			t.Fatalf("item %d came back after it was answered", i)
 		}
@@ -149,7 +161,7 @@ func TestBrowserAnswersFasterThanTheLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 		answered[i] = animal(i)
-		cur = next(cur) // the app goes on: the next item, after any wait
+		cur = nextItem(t, bctx, cur) // the app goes on: the next item, after any wait
 	}
 	rows := storedAnswers(t, b, id, answers)
 	if len(rows) != answers {
@@ -170,5 +182,51 @@ func TestBrowserAnswersFasterThanTheLimit(t *testing.T) {
 	}
 	if shown, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`!document.getElementById('problem').hidden`)); err != nil || shown {
 		t.Errorf("the page shows an error (%v)", err)
+	}
+}
+
+// In a real browser, an answer whose request fails on the network is
+// not lost: the app says so with a retry button and goes on to the next
+// item; the retry key R sends the same answer again, and it is stored
+// once.
+func TestBrowserRetriesAFailedAnswer(t *testing.T) {
+	t.Parallel()
+	b := setup(t, human.Config{UndoWindow: 30 * time.Second}, "")
+	id, bctx := openAnimals(t, b, "unlucky", 4)
+	// The page's next answer request fails as if the network dropped it.
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { const f = window.fetch; window.dropNext = true;
+		window.fetch = (u, o) => { if (window.dropNext && String(u).endsWith('/answer')) { window.dropNext = false; return Promise.reject(new TypeError('Failed to fetch')) } return f(u, o) };
+		return true })()`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(bctx, chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	first := nextItem(t, bctx, "")
+	i := itemNumber(t, first)
+	if err := chromedp.Do(bctx, chromedp.KeyEvent(fmt.Sprint(1+i%3))); err != nil {
+		t.Fatal(err)
+	}
+	second := nextItem(t, bctx, first)
+	msg, err := chromedp.Run(bctx, chromedp.Poll[string](`(() => { const p = document.getElementById('problem'); return p.hidden ? null : p.innerText })()`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil || !strings.Contains(msg, "Your answer was not saved: Failed to fetch") || !strings.Contains(msg, "Try again") {
+		t.Fatalf("after a failed answer the page shows %q (%v), want the failure and a retry button", msg, err)
+	}
+	if got := itemNumber(t, second); got == i {
+		t.Fatalf("the item whose answer failed is on screen again")
+	}
+	if err := chromedp.Do(bctx, chromedp.KeyEvent("r")); err != nil {
+		t.Fatal(err)
+	}
+	rows := storedAnswers(t, b, id, 1)
+	if len(rows) != 1 || rows[0].Question != fmt.Sprint("pic", i) || rows[0].Label != animal(i) {
+		t.Fatalf("stored %+v, want one answer %s to pic%d", rows, animal(i), i)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.getElementById('problem').hidden || null`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Errorf("the failure stayed on screen after the retry: %v", err)
+	}
+	if now := nextItem(t, bctx, first); now != second {
+		t.Errorf("the retry changed the item on screen from %q to %q", second, now)
 	}
 }
