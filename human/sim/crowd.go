@@ -77,7 +77,8 @@ type Report struct {
 	// after Retry-After.
 	Limited int
 	// NextLatency holds the time of every round trip that handed out the
-	// next task without waiting: answer-and-next and plain next.
+	// next task without waiting: answer-and-next and plain next (a wait
+	// out of a 429 included).
 	NextLatency []time.Duration
 	Elapsed     time.Duration
 }
