@@ -28,6 +28,7 @@ const state = {
   polling: false,
   stagesTimer: 0,
   calmUntil: 0,       // after a 429, requests wait until then
+  sending: Promise.resolve(), // the answers, skips and undos sent, in order
   retries: [],        // what the retry button does again
 };
 
@@ -331,16 +332,23 @@ function answer(label) {
   advance(t);
   hideUndo(); // the server undoes only the last answer: this one
   state.lastAnswer = t.id;
-  send(t, 'answer', { label, ms, next: 2 }, 'Your answer was not saved: ', (r) => {
+  inOrder(() => send(t, 'answer', { label, ms, next: 2 }, 'Your answer was not saved: ', (r) => {
     if (state.lastAnswer === t.id) offerUndo(t, label, r.undo_until);
-  });
+  }));
 }
 
 function skip() {
   const t = state.current;
   if (!t) return;
   advance(t);
-  send(t, 'skip', { next: 2 }, 'Your skip was not saved: ');
+  inOrder(() => send(t, 'skip', { next: 2 }, 'Your skip was not saved: '));
+}
+
+// inOrder runs f once the answers, skips and undos sent before have
+// their replies: the server takes them in the person's order, so the
+// answer it would undo is the one the app offers to undo.
+function inOrder(f) {
+  state.sending = state.sending.then(f).catch((e) => status(e.message));
 }
 
 // send posts an answer or a skip of t, already off the screen. If the
@@ -356,7 +364,7 @@ async function send(t, what, body, failed, done) {
   } catch (e) {
     if (!e.status || e.status >= 500) {
       if (!state.current) showTask(null, 'error');
-      problem(failed + e.message, () => send(t, what, body, failed, done));
+      problem(failed + e.message, () => inOrder(() => send(t, what, body, failed, done)));
       return;
     }
     state.inflight.delete(t.id);
@@ -385,18 +393,20 @@ function hideUndo() {
   $('undo').hidden = true;
 }
 
-async function undo() {
+function undo() {
   const u = state.undo;
   if (!u) return;
   hideUndo();
-  try {
-    const r = await api('POST', '/v1/annotate/tasks/' + u.task.id + '/undo');
-    state.current = null; // the undone item is first again
-    apply(r);
-    status('');
-  } catch (e) {
-    status('Undo failed: ' + e.message);
-  }
+  inOrder(async () => {
+    try {
+      const r = await api('POST', '/v1/annotate/tasks/' + u.task.id + '/undo');
+      state.current = null; // the undone item is first again
+      apply(r);
+      status('');
+    } catch (e) {
+      status('Undo failed: ' + e.message);
+    }
+  });
 }
 
 $('skip').addEventListener('click', () => skip());
