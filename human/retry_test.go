@@ -230,3 +230,67 @@ func TestBrowserRetriesAFailedAnswer(t *testing.T) {
 		t.Errorf("the retry changed the item on screen from %q to %q", second, now)
 	}
 }
+
+// In a real browser, two answers given faster than the server replies
+// reach it in the person's order, so undo takes back the last one: the
+// first answer's request is held back in the page until the second
+// has either reached the server (an app that sends both at once) or
+// waits its turn (one that sends them in order).
+func TestBrowserUndoesTheLastOfTwoQuickAnswers(t *testing.T) {
+	t.Parallel()
+	b := setup(t, human.Config{UndoWindow: 30 * time.Second}, "")
+	id, bctx := openAnimals(t, b, "quick2", 4)
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { const f = window.fetch; let held = null; window.answerCalls = 0;
+		window.fetch = (u, o) => { if (!String(u).endsWith('/answer')) return f(u, o);
+			window.answerCalls++;
+			if (window.answerCalls > 1) return f(u, o);
+			return new Promise((ok) => { held = () => ok(f(u, o)) }) };
+		window.release = () => { held(); return true };
+		return true })()`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(bctx, chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	first := nextItem(t, bctx, "")
+	i := itemNumber(t, first)
+	if err := chromedp.Do(bctx, chromedp.KeyEvent(fmt.Sprint(1+i%3))); err != nil {
+		t.Fatal(err)
+	}
+	second := nextItem(t, bctx, first)
+	j := itemNumber(t, second)
+	if err := chromedp.Do(bctx, chromedp.KeyEvent(fmt.Sprint(1+j%3))); err != nil {
+		t.Fatal(err)
+	}
+	if calls, err := chromedp.Run(bctx, chromedp.Evaluate[int](`window.answerCalls`)); err != nil {
+		t.Fatal(err)
+	} else if calls > 1 {
+		storedAnswers(t, b, id, 1) // the second answer went out at once: let it arrive first
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`window.release()`)); err != nil {
+		t.Fatal(err)
+	}
+	if rows := storedAnswers(t, b, id, 2); len(rows) != 2 {
+		t.Fatalf("%d answers stored, want 2", len(rows))
+	}
+	if err := chromedp.Do(bctx, chromedp.WaitVisible("#undo"), chromedp.KeyEvent("u")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](fmt.Sprintf(`document.getElementById('item-text').textContent === %q || null`, second),
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		page, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector('main').innerText`))
+		t.Fatalf("after undo the page shows %q (%v), want the second item %q back", page, err, second)
+	}
+	var rows []crowd.Answer
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) { // polling the store
+		var buf bytes.Buffer
+		if err := b.c.JobAnswers(context.Background(), id, &buf); err == nil {
+			if rows, _ = crowd.ReadAnswers(&buf); len(rows) == 1 {
+				break
+			}
+		}
+	}
+	if len(rows) != 1 || rows[0].Question != fmt.Sprint("pic", i) {
+		t.Errorf("stored after undo: %+v, want only the first answer (pic%d)", rows, i)
+	}
+}
