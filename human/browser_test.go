@@ -104,7 +104,8 @@ func TestBrowserLabelsTenItemsByKeyboard(t *testing.T) {
 			return t && t !== %s && (%s === '' || t === %s) ? t : null })()`, q, w, w)
 		s, err := chromedp.Run(bctx, chromedp.Poll[string](expr, chromedp.WithPollingTimeout(20*time.Second)))
 		if err != nil {
-			t.Fatalf("waiting for the item after %q: %v", prev, err)
+			page, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.getElementById('task').innerText + ' | ' + document.getElementById('status').innerText`))
+			t.Fatalf("waiting for the item after %q (want %q): %v; the page says %q", prev, want, err, page)
 		}
 		return s
 	}

@@ -54,7 +54,15 @@ func fast(hc human.Config) human.Config {
 	return hc
 }
 
+// setup starts a coordinator without rate limits: simulated annotators
+// answer far faster than people.
 func setup(t testing.TB, hc human.Config, dir string) *bundle {
+	t.Helper()
+	return setupWith(t, hc, dir, server.SecurityConfig{RateLimit: -1, AnswerRate: -1})
+}
+
+// setupWith starts a coordinator with the security settings sec.
+func setupWith(t testing.TB, hc human.Config, dir string, sec server.SecurityConfig) *bundle {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -67,10 +75,8 @@ func setup(t testing.TB, hc human.Config, dir string) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Simulated annotators answer far faster than people: no rate limits.
-	s, err := server.New(server.Config{Store: st, Listen: "127.0.0.1:0", Logger: testLogger(),
-		Security: server.SecurityConfig{RateLimit: -1, AnswerRate: -1},
-		Coord:    coord.Config{Ops: opsInfo, Logger: testLogger()}, Human: fast(hc)})
+	s, err := server.New(server.Config{Store: st, Listen: "127.0.0.1:0", Logger: testLogger(), Security: sec,
+		Coord: coord.Config{Ops: opsInfo, Logger: testLogger()}, Human: fast(hc)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/myriadhq/myriad/api"
 )
@@ -25,8 +28,16 @@ type Client struct {
 	http  *http.Client
 	// Record, if set, receives every raw response body (the security test
 	// scans them).
-	Record func(path string, body []byte)
+	Record  func(path string, body []byte)
+	limited atomic.Int64
 }
+
+// Limits of the wait after a 429: each wait is Retry-After, at most
+// MaxRetryAfter; a request limited MaxLimited times in a row fails.
+const (
+	MaxRetryAfter = 10 * time.Second
+	MaxLimited    = 30
+)
 
 // NewClient returns a client for the coordinator at base.
 func NewClient(base, token string, hc *http.Client) *Client {
@@ -52,18 +63,44 @@ func Status(err error) int {
 	return 0
 }
 
+// Limited returns how many of the client's requests were answered 429
+// (and sent again).
+func (c *Client) Limited() int { return int(c.limited.Load()) }
+
+// call sends one request. A 429 (rate limited: the server did nothing)
+// is waited out, Retry-After as the server asks within MaxRetryAfter,
+// and the same request is sent again.
 func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
+	var body []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+	}
+	for tries := 1; ; tries++ {
+		wait, err := c.try(ctx, method, path, body, out)
+		if wait == 0 || tries == MaxLimited {
+			return err
+		}
+		c.limited.Add(1)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return fmt.Errorf("%s %s: waiting out a rate limit: %w", method, path, ctx.Err())
+		}
+	}
+}
+
+// try sends the request once; on a 429 it returns how long to wait.
+func (c *Client) try(ctx context.Context, method, path string, in []byte, out any) (time.Duration, error) {
+	var body io.Reader
+	if in != nil {
+		body = bytes.NewReader(in)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -71,12 +108,12 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	res, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if c.Record != nil {
 		c.Record(path, data)
@@ -84,12 +121,26 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	if res.StatusCode >= 300 {
 		var e api.Error
 		json.Unmarshal(data, &e)
-		return &Error{Status: res.StatusCode, Msg: e.Error}
+		var wait time.Duration
+		if res.StatusCode == http.StatusTooManyRequests {
+			wait = retryAfter(res.Header.Get("Retry-After"))
+		}
+		return wait, &Error{Status: res.StatusCode, Msg: e.Error}
 	}
 	if out == nil {
-		return nil
+		return 0, nil
 	}
-	return json.Unmarshal(data, out)
+	return 0, json.Unmarshal(data, out)
+}
+
+// retryAfter reads a Retry-After in seconds: at least 1 s (also when it
+// is missing or a date), at most MaxRetryAfter.
+func retryAfter(h string) time.Duration {
+	s, err := strconv.Atoi(strings.TrimSpace(h))
+	if err != nil || s < 1 {
+		s = 1
+	}
+	return min(time.Duration(s)*time.Second, MaxRetryAfter)
 }
 
 // Me returns the annotator and its progress.

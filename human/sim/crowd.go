@@ -73,8 +73,12 @@ type Crowd struct {
 // Report sums up a run.
 type Report struct {
 	Answers, Skips, Conflicts int
+	// Limited counts requests answered 429 (rate limited) and sent again
+	// after Retry-After.
+	Limited int
 	// NextLatency holds the time of every round trip that handed out the
-	// next task without waiting: answer-and-next and plain next.
+	// next task without waiting: answer-and-next and plain next (a wait
+	// out of a 429 included).
 	NextLatency []time.Duration
 	Elapsed     time.Duration
 }
@@ -158,6 +162,7 @@ func (c *Crowd) Run(ctx context.Context) (*Report, error) {
 			rep.Answers += local.Answers
 			rep.Skips += local.Skips
 			rep.Conflicts += local.Conflicts
+			rep.Limited += cl.Limited()
 			rep.NextLatency = append(rep.NextLatency, local.NextLatency...)
 			if err != nil && firstErr == nil && ctx.Err() == nil {
 				firstErr = fmt.Errorf("member %d: %w", i, err)

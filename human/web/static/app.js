@@ -12,6 +12,8 @@ const REASONS = {
   'limit': 'You reached the most answers allowed on this task. Thank you!',
   'labels': 'This task is for other annotators.',
   'loading': 'Loading the next item…',
+  'error': 'The next item did not load.',
+  'ended': 'This task has ended. Thank you!',
 };
 
 const state = {
@@ -20,27 +22,47 @@ const state = {
   current: null,      // the item on screen
   shownAt: 0,
   inflight: new Set(),// items answered or skipped, not yet confirmed
+  lastAnswer: 0,      // the task answered last: only it can be undone
   undo: null,         // {task, until}
   undoTimer: 0,
   polling: false,
   stagesTimer: 0,
+  calmUntil: 0,       // after a 429, requests wait until then
+  sending: Promise.resolve(), // the answers, skips and undos sent, in order
+  retries: [],        // what the retry button does again
 };
 
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+// api calls the server. A 429 (too many requests) did nothing there: api
+// says so, waits Retry-After (every request waits with it) and sends the
+// same request again, so an answer is neither lost nor sent twice.
 async function api(method, path, body) {
   const opts = { method, headers: { 'Accept': 'application/json' }, credentials: 'same-origin' };
   if (body !== undefined) {
     opts.headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);
   }
-  const res = await fetch(path, opts);
-  let data = null;
-  try { data = await res.json(); } catch (_) { /* empty body */ }
-  if (!res.ok) {
-    const err = new Error((data && data.error) || res.statusText);
-    err.status = res.status;
-    throw err;
+  for (;;) {
+    if (state.calmUntil > Date.now()) await sleep(state.calmUntil - Date.now());
+    const res = await fetch(path, opts);
+    let data = null;
+    try { data = await res.json(); } catch (_) { /* empty body */ }
+    if (res.status === 429) {
+      const s = Math.min(Math.max(Number(res.headers.get('Retry-After')) || 1, 1), 60);
+      state.calmUntil = Math.max(state.calmUntil, Date.now() + s * 1000);
+      $('calm').textContent = 'Going too fast — waiting ' + s + ' s';
+      $('calm').hidden = false;
+      continue;
+    }
+    if (state.calmUntil <= Date.now()) $('calm').hidden = true;
+    if (!res.ok) {
+      const err = new Error((data && data.error) || res.statusText);
+      err.status = res.status;
+      throw err;
+    }
+    return data;
   }
-  return data;
 }
 
 function show(view) {
@@ -49,6 +71,22 @@ function show(view) {
 }
 
 function status(msg) { $('status').textContent = msg || ''; }
+
+// problem shows a failure with a retry button that runs again(), and
+// what earlier problems asked for.
+function problem(msg, again) {
+  $('problem-text').textContent = msg;
+  $('problem').hidden = false;
+  state.retries.push(again);
+}
+
+function retry() {
+  const todo = state.retries;
+  if (!todo.length) return;
+  state.retries = [];
+  $('problem').hidden = true;
+  for (const f of todo) f();
+}
 
 function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
@@ -82,7 +120,7 @@ async function start() {
     me = await api('GET', '/v1/annotate/me');
   } catch (e) {
     if (e.status === 401) { show('signin'); return; }
-    status(e.message);
+    problem(e.message, start);
     return;
   }
   $('who').textContent = me.name;
@@ -115,7 +153,7 @@ async function loadStages(auto) {
   try {
     stages = await api('GET', '/v1/annotate/stages');
   } catch (e) {
-    status(e.message);
+    problem(e.message, () => loadStages(auto));
     return;
   }
   const open = stages.filter((s) => !s.blocked);
@@ -205,7 +243,8 @@ async function beginTasks() {
   await poll();
 }
 
-// poll asks for work until some comes (long polls of 25 s).
+// poll asks for work until some comes (long polls of 25 s). It stops
+// while answers are in flight: their replies bring the next items.
 async function poll() {
   if (state.polling) return;
   state.polling = true;
@@ -213,11 +252,16 @@ async function poll() {
     for (;;) {
       const r = await api('POST', '/v1/annotate/next', { stage: state.stage.id, want: 2, wait_ms: 25000 });
       apply(r);
-      if (state.current || $('task').hidden) break;
+      if (state.current || $('task').hidden || state.inflight.size) break;
       if (r.reason && r.reason !== 'no-work' && r.reason !== 'budget') break;
     }
   } catch (e) {
-    status(e.message);
+    if (e.status === 404) { // the stage has ended
+      if (!state.current) showTask(null, 'ended');
+      return;
+    }
+    if (!state.current) showTask(null, 'error');
+    problem(e.message, poll);
   } finally {
     state.polling = false;
   }
@@ -281,38 +325,52 @@ function advance(done) {
   showTask(state.queue[0] || null, 'loading');
 }
 
-async function answer(label) {
+function answer(label) {
   const t = state.current;
   if (!t) return;
   const ms = Math.round(performance.now() - state.shownAt);
   advance(t);
-  try {
-    const r = await api('POST', '/v1/annotate/tasks/' + t.id + '/answer', { label, ms, next: 2 });
-    state.inflight.delete(t.id);
-    offerUndo(t, label, r.undo_until);
-    status('');
-    apply(r);
-  } catch (e) {
-    state.inflight.delete(t.id);
-    status('Your answer was not saved: ' + e.message);
-    if (!state.current) await poll();
-  }
-  if (!state.current) poll();
+  hideUndo(); // the server undoes only the last answer: this one
+  state.lastAnswer = t.id;
+  inOrder(() => send(t, 'answer', { label, ms, next: 2 }, 'Your answer was not saved: ', (r) => {
+    if (state.lastAnswer === t.id) offerUndo(t, label, r.undo_until);
+  }));
 }
 
-async function skip() {
+function skip() {
   const t = state.current;
   if (!t) return;
   advance(t);
+  inOrder(() => send(t, 'skip', { next: 2 }, 'Your skip was not saved: '));
+}
+
+// inOrder runs f once the answers, skips and undos sent before have
+// their replies: the server takes them in the person's order, so the
+// answer it would undo is the one the app offers to undo.
+function inOrder(f) {
+  state.sending = state.sending.then(f).catch((e) => status(e.message));
+}
+
+// send posts an answer or a skip of t, already off the screen. If the
+// network or the server failed, t stays aside and the retry button sends
+// the same request again; a refusal (t taken back, say) is only shown.
+async function send(t, what, body, failed, done) {
   try {
-    const r = await api('POST', '/v1/annotate/tasks/' + t.id + '/skip', { next: 2 });
+    const r = await api('POST', '/v1/annotate/tasks/' + t.id + '/' + what, body);
     state.inflight.delete(t.id);
+    if (done) done(r);
+    status('');
     apply(r);
   } catch (e) {
+    if (!e.status || e.status >= 500) {
+      if (!state.current) showTask(null, 'error');
+      problem(failed + e.message, () => inOrder(() => send(t, what, body, failed, done)));
+      return;
+    }
     state.inflight.delete(t.id);
-    status(e.message);
+    status(failed + e.message);
   }
-  if (!state.current) poll();
+  if (!state.current && !state.inflight.size) poll();
 }
 
 function offerUndo(t, label, until) {
@@ -335,26 +393,34 @@ function hideUndo() {
   $('undo').hidden = true;
 }
 
-async function undo() {
+function undo() {
   const u = state.undo;
   if (!u) return;
   hideUndo();
-  try {
-    const r = await api('POST', '/v1/annotate/tasks/' + u.task.id + '/undo');
-    state.current = null; // the undone item is first again
-    apply(r);
-    status('');
-  } catch (e) {
-    status('Undo failed: ' + e.message);
-  }
+  inOrder(async () => {
+    try {
+      const r = await api('POST', '/v1/annotate/tasks/' + u.task.id + '/undo');
+      state.current = null; // the undone item is first again
+      apply(r);
+      status('');
+    } catch (e) {
+      status('Undo failed: ' + e.message);
+    }
+  });
 }
 
 $('skip').addEventListener('click', () => skip());
 $('undo-btn').addEventListener('click', () => undo());
+$('retry').addEventListener('click', () => retry());
 
 document.addEventListener('keydown', (ev) => {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (ev.target && (ev.target.tagName === 'INPUT' || ev.target.tagName === 'TEXTAREA')) return;
+  if (!$('problem').hidden && (ev.key === 'r' || ev.key === 'R')) {
+    ev.preventDefault();
+    retry();
+    return;
+  }
   if (!$('instructions').hidden && ev.key === 'Enter') {
     ev.preventDefault();
     beginTasks();
