@@ -10,8 +10,8 @@ func TestAutoPrefetchFollowsRuntime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.cfg.Prefetch != 256 {
-		t.Fatalf("AutoPrefetch's bound: %d, want 32 × 8 slots", w.cfg.Prefetch)
+	if w.cfg.Prefetch != 1024 {
+		t.Fatalf("AutoPrefetch's bound: %d, want 128 × 8 slots", w.cfg.Prefetch)
 	}
 	if got := w.prefetchNow(); got != 0 {
 		t.Fatalf("before any microtask ran: prefetch %d, want 0", got)
@@ -21,7 +21,7 @@ func TestAutoPrefetchFollowsRuntime(t *testing.T) {
 		want          int
 	}{
 		{10 * time.Millisecond, 2 * time.Millisecond, 10}, // 8 × 13 ms ÷ 10 ms
-		{50 * time.Microsecond, 2 * time.Millisecond, 256},
+		{50 * time.Microsecond, 2 * time.Millisecond, 1024},
 		{time.Second, 5 * time.Millisecond, 0},
 		{100 * time.Millisecond, time.Millisecond, 1},
 	} {
@@ -47,7 +47,20 @@ func TestPaceAverages(t *testing.T) {
 		t.Fatalf("first sample: %v", rt)
 	}
 	p.ran(20 * time.Millisecond)
-	if rt, _ := p.get(); rt != 12*time.Millisecond {
-		t.Fatalf("after 10 ms and 20 ms: %v, want 12 ms (weight 0.2)", rt)
+	// Geometric: 10 ms^0.8 × 20 ms^0.2 = 11.49 ms.
+	if rt, _ := p.get(); rt < 11480*time.Microsecond || rt > 11500*time.Microsecond {
+		t.Fatalf("after 10 ms and 20 ms: %v, want 11.49 ms (weight 0.2, geometric)", rt)
+	}
+	// One outlier moves it by at most its ratio to the power 0.2.
+	p = pace{}
+	p.ran(2 * time.Microsecond)
+	p.ran(3 * time.Millisecond)
+	if rt, _ := p.get(); rt > 10*time.Microsecond {
+		t.Fatalf("2 µs then one 3 ms: %v, want under 10 µs", rt)
+	}
+	p.roundTrip(10 * time.Millisecond)
+	p.roundTrip(20 * time.Millisecond)
+	if _, trip := p.get(); trip != 12*time.Millisecond {
+		t.Fatalf("round trips 10 ms and 20 ms: %v, want 12 ms (weight 0.2)", trip)
 	}
 }

@@ -59,7 +59,7 @@ type Config struct {
 	// runtime, both measured as the worker runs (see prefetchNow). Quick
 	// microtasks then queue up to Prefetch; long ones none, so no work
 	// waits here that an idle worker could start. Prefetch 0 with
-	// AutoPrefetch means 32 × Slots.
+	// AutoPrefetch means 128 × Slots (at most 10 000).
 	AutoPrefetch bool
 	// Labels are matched against stages' label requirements.
 	Labels map[string]string
@@ -176,7 +176,7 @@ func New(cfg Config) (*Worker, error) {
 	}
 	cfg.Slots = cmp.Or(cfg.Slots, runtime.NumCPU())
 	if cfg.AutoPrefetch && cfg.Prefetch == 0 {
-		cfg.Prefetch = min(32*cfg.Slots, maxAutoPrefetch)
+		cfg.Prefetch = min(autoPrefetchPerSlot*cfg.Slots, maxAutoPrefetch)
 	}
 	if cfg.Name == "" {
 		cfg.Name, _ = os.Hostname()

@@ -151,7 +151,7 @@ func (f *workerFlags) register(fs *pflag.FlagSet, slotsHelp string) {
 	fs.DurationVar(&f.execTime, "exec-timeout", ops.DefaultExecTimeout, "longest one exec command may run")
 	fs.StringSliceVar(&f.ingestRoots, "ingest-root", nil, "folders the ingest operator may read image files from (default none)")
 	fs.DurationVar(&f.drain, "drain-timeout", worker.DefaultDrainTimeout, "on SIGTERM, how long running microtasks may finish")
-	fs.StringVar(&f.prefetch, "prefetch", "auto", "microtasks leased beyond --slots and queued, so quick ones start without a round trip: a count, or auto (as many as cover a round trip at the measured runtime, at most 32 × --slots; none for long microtasks)")
+	fs.StringVar(&f.prefetch, "prefetch", "auto", "microtasks leased beyond --slots and queued, so quick ones start without a round trip: a count, or auto (as many as cover a round trip at the measured runtime, at most 128 × --slots; none for long microtasks)")
 	fs.Float64Var(&f.slowdown, "slowdown", 1, "multiply the sleep operator's durations, to play a slow host (benchmarks, tests)")
 	fs.StringVar(&f.journal, "journal", "", "file where the worker keeps its running leases for a supervisor")
 	fs.MarkHidden("journal")
