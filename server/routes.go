@@ -71,4 +71,9 @@ var routes = []route{
 	{"POST", "/logout", (*api0).logout, anyone},
 	{"GET", "/v1/events", (*api0).events, admin | viewer},
 	{"POST", "/v1/jobs/{id}/retry", (*api0).retry, admin | submitter},
+
+	// Profiling the coordinator (issue 3): Go's pprof, admin only.
+	{"GET", "/debug/pprof/", (*api0).pprofIndex, admin},
+	{"GET", "/debug/pprof/profile", (*api0).pprofProfile, admin},
+	{"GET", "/debug/pprof/trace", (*api0).pprofTrace, admin},
 }
