@@ -39,41 +39,9 @@ func benchStore(b *testing.B, sync string, n int) store.Store {
 }
 
 // BenchmarkClaimCommit leases a batch of 256 microtasks and commits their
-// results, each in one transaction: the coordinator's hot path per worker
-// round trip. Reported per microtask.
-func BenchmarkClaimCommit(b *testing.B) {
-	for _, sync := range []string{"normal", "full"} {
-		b.Run("sync="+sync, func(b *testing.B) {
-			const batch = 256
-			s := benchStore(b, sync, b.N*batch+batch)
-			ctx := context.Background()
-			out := []task.Item{{ID: "x", Data: json.RawMessage(`{"v":2}`)}}
-			b.ResetTimer()
-			for range b.N { // not b.Loop: the store is sized by b.N
-				var claimed []*store.Claimed
-				if err := s.InTx(ctx, func(tx store.Tx) error {
-					var err error
-					claimed, err = tx.TaskClaim(ctx, &store.TaskClaimParams{JobID: "j", Worker: "w", Limit: batch, Now: time.Now()})
-					return err
-				}); err != nil {
-					b.Fatal(err)
-				}
-				if err := s.InTx(ctx, func(tx store.Tx) error {
-					for _, c := range claimed {
-						if _, err := tx.TaskFinish(ctx, &store.TaskFinishParams{ID: c.ID, Token: c.Token, State: task.Done, Output: out, Now: time.Now()}); err != nil {
-							return err
-						}
-					}
-					return nil
-				}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/microtask")
-		})
-	}
-}
+// results one statement each, in one transaction each: the coordinator's
+// hot path per worker round trip. Reported per microtask.
+func BenchmarkClaimCommit(b *testing.B) { benchClaimCommit(b, "per-row") }
 
 // BenchmarkInsert measures creating microtasks (job submission).
 func BenchmarkInsert(b *testing.B) {

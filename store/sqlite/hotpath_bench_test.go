@@ -88,7 +88,11 @@ func finishAll(ctx context.Context, tx store.Tx, mode string, claimed []*store.C
 
 // BenchmarkClaimCommitBatched is BenchmarkClaimCommit with the results
 // committed in one statement (store.TxFinisher), as the coordinator does.
-func BenchmarkClaimCommitBatched(b *testing.B) {
+func BenchmarkClaimCommitBatched(b *testing.B) { benchClaimCommit(b, "batched") }
+
+// benchClaimCommit leases 256 microtasks in one transaction, then commits
+// their results in another, as finishAll's mode says.
+func benchClaimCommit(b *testing.B, mode string) {
 	for _, sync := range []string{"normal", "full"} {
 		b.Run("sync="+sync, func(b *testing.B) {
 			const batch = 256
@@ -106,7 +110,7 @@ func BenchmarkClaimCommitBatched(b *testing.B) {
 					b.Fatal(err)
 				}
 				if err := s.InTx(ctx, func(tx store.Tx) error {
-					return finishAll(ctx, tx, "batched", claimed, out)
+					return finishAll(ctx, tx, mode, claimed, out)
 				}); err != nil {
 					b.Fatal(err)
 				}
