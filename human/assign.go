@@ -298,7 +298,6 @@ func (s *Service) moveLocked(ctx context.Context, tx store.HumanTx, a *asgRT, to
 	case store.AssignAnswered:
 		a.label, a.answered, a.ms = label, now, ms
 		s.recordAnswerLocked(st, a)
-		st.lastAnswer = now
 	case store.AssignSkipped:
 		st.ann(a.ann.rec.ID).skips++
 	}
@@ -395,6 +394,7 @@ func (s *Service) shouldPause(st *stageRT, sa *stageAnn) bool {
 // whose label is now certain enough stops, one that needs more reopens;
 // a gold question may pause or resume its annotators.
 func (s *Service) decideLocked(ctx context.Context, tx store.HumanTx, st *stageRT, it *itemRT) error {
+	s.mayCloseLocked(st)
 	if it.rec.Kind == store.HumanGold {
 		for _, a := range it.answers {
 			if err := s.judgeLocked(ctx, tx, st, a.ann.rec.ID); err != nil {
@@ -612,6 +612,9 @@ func (s *Service) Undo(ctx context.Context, ann *Annotator, id int64) (*api.Task
 		resp, reqErr = nil, nil
 		now := s.clock.Now()
 		a := s.asgs[id]
+		if last := ann.rt.last; a == nil && last != nil && last.id == id {
+			a = last // its stage has ended and left memory: refused below
+		}
 		switch {
 		case a == nil || a.ann != ann.rt:
 			reqErr = fmt.Errorf("task %d: %w", id, ErrNotFound)

@@ -160,6 +160,7 @@ func (s *Service) insertStageLocked(st *stageRT) {
 		st.frontierSync(it)
 	}
 	s.newWork = true
+	s.mayCloseLocked(st) // a stage with nothing to ask closes at once
 }
 
 // removeStageLocked forgets a stage that has ended.
@@ -227,9 +228,6 @@ func (s *Service) loadStageLocked(ctx context.Context, rec *store.HumanStage) er
 			}
 		case store.AssignAnswered:
 			s.recordAnswerLocked(st, a)
-			if a.answered.After(st.lastAnswer) {
-				st.lastAnswer = a.answered
-			}
 		case store.AssignSkipped:
 			st.ann(ann.rec.ID).skips++
 		}

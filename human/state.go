@@ -71,11 +71,13 @@ type stageRT struct {
 	paid       int // answers paid for (items and gold)
 	paidLeased int // leases out that will be paid when answered
 	stops      map[crowd.StopReason]int
-	lastAnswer time.Time
 	rng        *rand.Rand
 
 	suspended  bool // the coordinator took the microtask back; waiting for a new lease
 	finalizing bool // labels are being computed; nothing more is handed out
+	// mayClose is set when an item's state changed: the stage may now
+	// have all it needs, and the closer looks at it at once.
+	mayClose bool
 }
 
 // itemRT is one item of a human stage.
