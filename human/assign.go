@@ -564,8 +564,10 @@ func (s *Service) Answer(ctx context.Context, ann *Annotator, id int64, req api.
 		if err != nil || reqErr != nil {
 			return err
 		}
-		until := now.Add(s.cfg.UndoWindow).UTC()
-		resp.UndoUntil = &until
+		if !s.completeLocked(st) { // else this answer closes the stage: no undo
+			until := now.Add(s.cfg.UndoWindow).UTC()
+			resp.UndoUntil = &until
+		}
 		return nil
 	})
 	if err != nil {

@@ -16,7 +16,8 @@ import (
 // is completed well within 3 s of the last answer, with the default undo
 // window (10 s, which the stage used to wait out) and a sweep tick that
 // never comes (closing a stage is not left to the tick). The last answer
-// can no longer be undone: its stage has closed.
+// is not offered for undo, and an undo of it is refused: its stage has
+// closed.
 func TestStageEndsAtOnceAfterLastAnswer(t *testing.T) {
 	t.Parallel()
 	b := setup(t, human.Config{UndoWindow: human.DefaultUndoWindow, SweepEvery: time.Hour}, "")
@@ -29,9 +30,15 @@ func TestStageEndsAtOnceAfterLastAnswer(t *testing.T) {
 	if err != nil || len(r.Tasks) != 3 {
 		t.Fatalf("next: %+v %v", r, err)
 	}
-	for _, tk := range r.Tasks {
-		if _, err := a.Answer(ctx, tk.ID, api.AnswerRequest{Label: "yes"}); err != nil {
+	for i, tk := range r.Tasks {
+		resp, err := a.Answer(ctx, tk.ID, api.AnswerRequest{Label: "yes"})
+		if err != nil {
 			t.Fatalf("answer task %d: %v", tk.ID, err)
+		}
+		// The app offers to undo an answer only with undo_until; the
+		// answer that completes the stage closes it, so has none.
+		if closes := i == len(r.Tasks)-1; (resp.UndoUntil == nil) != closes {
+			t.Fatalf("answer %d of %d: undo until %v", i+1, len(r.Tasks), resp.UndoUntil)
 		}
 	}
 	last := time.Now()
