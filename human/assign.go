@@ -394,7 +394,13 @@ func (s *Service) shouldPause(st *stageRT, sa *stageAnn) bool {
 // whose label is now certain enough stops, one that needs more reopens;
 // a gold question may pause or resume its annotators.
 func (s *Service) decideLocked(ctx context.Context, tx store.HumanTx, st *stageRT, it *itemRT) error {
-	s.mayCloseLocked(st)
+	defer func() {
+		// This item settled (or the budget ran out): it may have been
+		// the stage's last one; closing it is looked at after the commit.
+		if it.leased == 0 && (it.stopped || it.rec.Kind != store.HumanTask) || !st.budgetLeft() {
+			s.mayCloseLocked(st)
+		}
+	}()
 	if it.rec.Kind == store.HumanGold {
 		for _, a := range it.answers {
 			if err := s.judgeLocked(ctx, tx, st, a.ann.rec.ID); err != nil {
