@@ -254,6 +254,7 @@ func (s *Service) leaseLocked(ctx context.Context, tx store.HumanTx, st *stageRT
 	if paidKind(it.rec.Kind) {
 		st.paidLeased++
 	}
+	st.unsettle(it)
 	st.frontierSync(it)
 	return a, nil
 }
@@ -395,9 +396,10 @@ func (s *Service) shouldPause(st *stageRT, sa *stageAnn) bool {
 // a gold question may pause or resume its annotators.
 func (s *Service) decideLocked(ctx context.Context, tx store.HumanTx, st *stageRT, it *itemRT) error {
 	defer func() {
+		st.unsettle(it)
 		// This item settled (or the budget ran out): it may have been
 		// the stage's last one; closing it is looked at after the commit.
-		if it.leased == 0 && (it.stopped || it.rec.Kind != store.HumanTask) || !st.budgetLeft() {
+		if it.settled() || !st.budgetLeft() {
 			s.mayCloseLocked(st)
 		}
 	}()

@@ -29,8 +29,13 @@ func (s *Service) completeLocked(st *stageRT) bool {
 	if st.rec.State != store.HumanCollecting || st.finalizing {
 		return false
 	}
+	// Items settle mostly in order: skip those known settled, so that
+	// looking again after each change does not read the stage over.
+	for st.settled < len(st.items) && st.items[st.settled].settled() {
+		st.settled++
+	}
 	budgetOut := !st.budgetLeft()
-	for _, it := range st.items {
+	for _, it := range st.items[st.settled:] {
 		if it.rec.Kind != store.HumanTask {
 			continue
 		}

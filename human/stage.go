@@ -63,6 +63,7 @@ func (st *stageRT) addItem(rec *store.HumanItem) *itemRT {
 	if rec.Kind != store.HumanModel {
 		it.display = st.p.display(rec.Data)
 	}
+	it.idx = len(st.items)
 	st.items = append(st.items, it)
 	st.byID[rec.ID] = it
 	switch rec.Kind {
