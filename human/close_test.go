@@ -61,3 +61,50 @@ func TestStageEndsAtOnceAfterLastAnswer(t *testing.T) {
 		}
 	}
 }
+
+// A stage closes only when all its items are settled, even one settled
+// earlier and then reopened: an item answered, looked at for closing,
+// then undone (leased again) keeps the stage open after the other item
+// is answered, and its answer still counts.
+func TestUndoneItemKeepsStageOpen(t *testing.T) {
+	t.Parallel()
+	b := setup(t, human.Config{UndoWindow: human.DefaultUndoWindow, SweepEvery: time.Hour}, "")
+	toks := b.annotators(t, "u", 1)
+	a := sim.NewClient(b.url, toks[0], nil)
+	id := submit(t, b.c, humanJob("reopen", textItems(2, "item"), map[string]any{"labels": binary, "k": 1}))
+	b.waitStage(t, id)
+	ctx := ctxT(t, time.Minute)
+	r, err := a.Next(ctx, api.NextRequest{Want: 2})
+	if err != nil || len(r.Tasks) != 2 {
+		t.Fatalf("next: %+v %v", r, err)
+	}
+	first, second := r.Tasks[0], r.Tasks[1]
+	h := b.srv.Human()
+	if _, err := a.Answer(ctx, first.ID, api.AnswerRequest{Label: "yes"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Sweep(ctx); err != nil { // looks at the stage with the first item settled
+		t.Fatal(err)
+	}
+	if _, err := a.Undo(ctx, first.ID); err != nil {
+		t.Fatalf("undo: %v", err)
+	}
+	if _, err := a.Answer(ctx, second.ID, api.AnswerRequest{Label: "no"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Answer(ctx, first.ID, api.AnswerRequest{Label: "no"}); err != nil {
+		t.Fatalf("answer the undone item again: %v (the stage closed with it leased?)", err)
+	}
+	st, err := b.c.Wait(ctx, id, nil)
+	if err != nil || st.State != task.JobCompleted {
+		t.Fatalf("job: %+v %v", st, err)
+	}
+	for _, l := range results(t, b.c, id) {
+		if l.Label == nil || *l.Label != "no" {
+			t.Errorf("item %s: %+v, want the answers given last", l.ID, l)
+		}
+	}
+}
