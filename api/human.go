@@ -86,7 +86,8 @@ type TasksResponse struct {
 	// budget, limit, labels or signed-out.
 	Reason string `json:"reason,omitempty"`
 	// UndoUntil is when the last answer can no longer be undone (answer
-	// only).
+	// only; absent when the answer completed its stage, which then closes
+	// at once).
 	UndoUntil *time.Time `json:"undo_until,omitempty"`
 	Progress  Progress   `json:"progress"`
 }

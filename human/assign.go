@@ -254,6 +254,7 @@ func (s *Service) leaseLocked(ctx context.Context, tx store.HumanTx, st *stageRT
 	if paidKind(it.rec.Kind) {
 		st.paidLeased++
 	}
+	st.unsettle(it)
 	st.frontierSync(it)
 	return a, nil
 }
@@ -298,7 +299,6 @@ func (s *Service) moveLocked(ctx context.Context, tx store.HumanTx, a *asgRT, to
 	case store.AssignAnswered:
 		a.label, a.answered, a.ms = label, now, ms
 		s.recordAnswerLocked(st, a)
-		st.lastAnswer = now
 	case store.AssignSkipped:
 		st.ann(a.ann.rec.ID).skips++
 	}
@@ -395,6 +395,14 @@ func (s *Service) shouldPause(st *stageRT, sa *stageAnn) bool {
 // whose label is now certain enough stops, one that needs more reopens;
 // a gold question may pause or resume its annotators.
 func (s *Service) decideLocked(ctx context.Context, tx store.HumanTx, st *stageRT, it *itemRT) error {
+	defer func() {
+		st.unsettle(it)
+		// This item settled (or the budget ran out): it may have been
+		// the stage's last one; closing it is looked at after the commit.
+		if it.settled() || !st.budgetLeft() {
+			s.mayCloseLocked(st)
+		}
+	}()
 	if it.rec.Kind == store.HumanGold {
 		for _, a := range it.answers {
 			if err := s.judgeLocked(ctx, tx, st, a.ann.rec.ID); err != nil {
@@ -564,8 +572,10 @@ func (s *Service) Answer(ctx context.Context, ann *Annotator, id int64, req api.
 		if err != nil || reqErr != nil {
 			return err
 		}
-		until := now.Add(s.cfg.UndoWindow).UTC()
-		resp.UndoUntil = &until
+		if !s.completeLocked(st) { // else this answer closes the stage: no undo
+			until := now.Add(s.cfg.UndoWindow).UTC()
+			resp.UndoUntil = &until
+		}
 		return nil
 	})
 	if err != nil {
@@ -612,6 +622,9 @@ func (s *Service) Undo(ctx context.Context, ann *Annotator, id int64) (*api.Task
 		resp, reqErr = nil, nil
 		now := s.clock.Now()
 		a := s.asgs[id]
+		if last := ann.rt.last; a == nil && last != nil && last.id == id {
+			a = last // its stage has ended and left memory: refused below
+		}
 		switch {
 		case a == nil || a.ann != ann.rt:
 			reqErr = fmt.Errorf("task %d: %w", id, ErrNotFound)

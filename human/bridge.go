@@ -34,12 +34,17 @@ func (s *Service) bridge(ctx context.Context) {
 		reports := len(req.Done)+len(req.Failed)+len(req.Released) > 0
 		callCtx, cancel := context.WithCancel(ctx)
 		if !reports {
-			// A long poll; a finished stage cuts it short.
+			// A long poll; a finished stage cuts it short: the coordinator
+			// answers it at once (Wake), with any leases it took, and the
+			// next round trip reports the stage. Only if the coordinator
+			// does not know this worker yet is the call itself cut short.
 			req.WaitMS = int(b.wait.Milliseconds())
 			go func() {
 				select {
 				case <-s.bridgeKick:
-					cancel()
+					if !s.coord.Wake(WorkerID) {
+						cancel()
+					}
 				case <-callCtx.Done():
 				}
 			}()
@@ -51,7 +56,7 @@ func (s *Service) bridge(ctx context.Context) {
 				return
 			}
 			if errors.Is(err, context.Canceled) {
-				continue // kicked
+				continue // kicked before the coordinator knew us
 			}
 			s.log.Warn("human bridge: sync with the coordinator", "err", err)
 			select {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"time"
 
 	"github.com/myriadhq/myriad/crowd"
 	"github.com/myriadhq/myriad/store"
@@ -22,17 +21,21 @@ const (
 )
 
 // completeLocked reports whether a stage has all it can get: every item
-// stopped (or the budget spent), no item leased, and the last answer
-// older than the undo window.
-func (s *Service) completeLocked(st *stageRT, now time.Time) bool {
+// stopped (or the budget spent) and no item leased. It does not wait for
+// the undo window of the last answers: the people are done, and the stage
+// (and its job) goes on at once; an undo after that is refused as the
+// stage has closed.
+func (s *Service) completeLocked(st *stageRT) bool {
 	if st.rec.State != store.HumanCollecting || st.finalizing {
 		return false
 	}
-	if !st.lastAnswer.IsZero() && now.Sub(st.lastAnswer) < s.cfg.UndoWindow {
-		return false
+	// Items settle mostly in order: skip those known settled, so that
+	// looking again after each change does not read the stage over.
+	for st.settled < len(st.items) && st.items[st.settled].settled() {
+		st.settled++
 	}
 	budgetOut := !st.budgetLeft()
-	for _, it := range st.items {
+	for _, it := range st.items[st.settled:] {
 		if it.rec.Kind != store.HumanTask {
 			continue
 		}

@@ -42,9 +42,12 @@ var (
 
 // Coordinator is what the Service needs of the coordinator: the worker
 // protocol's round trip, through which it leases human stages'
-// microtasks, and job status, to name stages. *coord.Coordinator has both.
+// microtasks; Wake, which answers the Service's waiting long poll at once
+// so that a finished stage is reported without waiting it out; and job
+// status, to name stages. *coord.Coordinator has all three.
 type Coordinator interface {
 	Sync(ctx context.Context, req *api.SyncRequest) (*api.SyncResponse, error)
+	Wake(workerID string) bool
 	Job(ctx context.Context, id string) (*api.JobStatus, error)
 }
 
@@ -70,8 +73,8 @@ type Config struct {
 	// RefitEvery is how many new answers to a stage make its
 	// Dawid-Skene estimate of the annotators stale; default 100.
 	RefitEvery int
-	// SweepEvery is how often expired leases are collected and finished
-	// stages closed; default 1s.
+	// SweepEvery is how often expired leases are collected; default 1s.
+	// A stage closes as soon as it has what it needs, not on this tick.
 	SweepEvery time.Duration
 	// Seed seeds the draw of gold questions (0: from the clock).
 	Seed uint64
@@ -102,6 +105,8 @@ type Service struct {
 	workCh     chan struct{}       // closed and replaced when work may be available
 	newWork    bool                // set by ops that may have made work available
 	bridgeKick chan struct{}
+	closeKick  chan struct{} // a stage may have all it needs
+	mayClose   bool          // set by ops that may have completed a stage
 
 	startOnce, stopOnce sync.Once
 	cancel              context.CancelFunc
@@ -138,6 +143,7 @@ func New(cfg Config) (*Service, error) {
 		fits:       make(chan fitJob, 64),
 		workCh:     make(chan struct{}),
 		bridgeKick: make(chan struct{}, 1),
+		closeKick:  make(chan struct{}, 1),
 		quit:       make(chan struct{}),
 		stopped:    make(chan struct{}),
 	}, nil
@@ -194,6 +200,21 @@ func (s *Service) kickBridge() {
 	}
 }
 
+// mayCloseLocked notes that st may now have all it needs: once the
+// change commits, the sweeper looks at it (not waiting for its tick).
+func (s *Service) mayCloseLocked(st *stageRT) {
+	st.mayClose = true
+	s.mayClose = true
+}
+
+// kickClose asks the sweeper to close the stages that may be complete.
+func (s *Service) kickClose() {
+	select {
+	case s.closeKick <- struct{}{}:
+	default:
+	}
+}
+
 // fitter refits stages' annotator models outside the lock, one at a
 // time, and applies each fit: open items are judged again under it.
 func (s *Service) fitter(ctx context.Context) {
@@ -233,17 +254,21 @@ func (s *Service) fitter(ctx context.Context) {
 	}
 }
 
-// sweeper expires leases and closes stages that have what they need.
+// sweeper expires leases every SweepEvery, and closes a stage that has
+// what it needs as soon as a change to it commits (closeKick).
 func (s *Service) sweeper(ctx context.Context) {
 	t := time.NewTicker(s.cfg.SweepEvery)
 	defer t.Stop()
 	for {
+		all := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			all = true
+		case <-s.closeKick:
 		}
-		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+		if err := s.sweep(ctx, all); err != nil && ctx.Err() == nil {
 			s.log.Error("human sweep", "err", err)
 		}
 	}
@@ -252,20 +277,31 @@ func (s *Service) sweeper(ctx context.Context) {
 // Sweep runs the periodic duties now: leases past their time are
 // expired (their items go back to the queue) and stages whose items all
 // have their answers are finalised.
-func (s *Service) Sweep(ctx context.Context) error {
+func (s *Service) Sweep(ctx context.Context) error { return s.sweep(ctx, true) }
+
+// sweep finalises the stages that have all they need: all of them, after
+// expiring leases past their time, or (all false) only those changed
+// since they were last looked at.
+func (s *Service) sweep(ctx context.Context, all bool) error {
 	var ready []*stageRT
 	err := s.do(ctx, func(ctx context.Context, tx store.HumanTx) error {
 		ready = ready[:0]
-		now := s.clock.Now()
-		for _, a := range s.leased {
-			if now.After(a.expires) {
-				if err := s.moveLocked(ctx, tx, a, store.AssignExpired, "", 0, now); err != nil {
-					return err
+		if all {
+			now := s.clock.Now()
+			for _, a := range s.leased {
+				if now.After(a.expires) {
+					if err := s.moveLocked(ctx, tx, a, store.AssignExpired, "", 0, now); err != nil {
+						return err
+					}
 				}
 			}
 		}
 		for _, st := range s.order {
-			if s.completeLocked(st, now) {
+			if !all && !st.mayClose {
+				continue
+			}
+			st.mayClose = false
+			if s.completeLocked(st) {
 				st.finalizing = true
 				ready = append(ready, st)
 			}

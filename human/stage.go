@@ -63,6 +63,7 @@ func (st *stageRT) addItem(rec *store.HumanItem) *itemRT {
 	if rec.Kind != store.HumanModel {
 		it.display = st.p.display(rec.Data)
 	}
+	it.idx = len(st.items)
 	st.items = append(st.items, it)
 	st.byID[rec.ID] = it
 	switch rec.Kind {
@@ -160,6 +161,7 @@ func (s *Service) insertStageLocked(st *stageRT) {
 		st.frontierSync(it)
 	}
 	s.newWork = true
+	s.mayCloseLocked(st) // a stage with nothing to ask closes at once
 }
 
 // removeStageLocked forgets a stage that has ended.
@@ -227,9 +229,6 @@ func (s *Service) loadStageLocked(ctx context.Context, rec *store.HumanStage) er
 			}
 		case store.AssignAnswered:
 			s.recordAnswerLocked(st, a)
-			if a.answered.After(st.lastAnswer) {
-				st.lastAnswer = a.answered
-			}
 		case store.AssignSkipped:
 			st.ann(ann.rec.ID).skips++
 		}

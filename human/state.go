@@ -71,11 +71,15 @@ type stageRT struct {
 	paid       int // answers paid for (items and gold)
 	paidLeased int // leases out that will be paid when answered
 	stops      map[crowd.StopReason]int
-	lastAnswer time.Time
 	rng        *rand.Rand
 
 	suspended  bool // the coordinator took the microtask back; waiting for a new lease
 	finalizing bool // labels are being computed; nothing more is handed out
+	// mayClose is set when an item settled: the stage may now have all
+	// it needs, and the closer looks at it at once. items[:settled] are
+	// known settled (see unsettle).
+	mayClose bool
+	settled  int
 }
 
 // itemRT is one item of a human stage.
@@ -91,6 +95,21 @@ type itemRT struct {
 	stopped    bool
 	stopReason crowd.StopReason
 	elem       *list.Element // in the frontier
+	idx        int           // in stageRT.items
+}
+
+// settled reports whether the item asks nothing more of anyone: an item
+// to label that is stopped with no lease out, or an item of another kind.
+func (it *itemRT) settled() bool {
+	return it.rec.Kind != store.HumanTask || it.stopped && it.leased == 0
+}
+
+// unsettle keeps stageRT.settled true when it may no longer be: it is
+// called whenever an item may have been reopened or leased.
+func (st *stageRT) unsettle(it *itemRT) {
+	if !it.settled() && it.idx < st.settled {
+		st.settled = it.idx
+	}
 }
 
 func (it *itemRT) assignedTo(ann string) bool {

@@ -84,6 +84,10 @@ func (s *Service) runBatch(ctx context.Context, ops []*op) error {
 	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.mayClose {
+		s.mayClose = false
+		s.kickClose()
+	}
 	if err != nil {
 		if rerr := s.reloadLocked(ctx); rerr != nil {
 			s.log.Error("reload after failed transaction", "err", rerr)

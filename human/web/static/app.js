@@ -333,7 +333,8 @@ function answer(label) {
   hideUndo(); // the server undoes only the last answer: this one
   state.lastAnswer = t.id;
   inOrder(() => send(t, 'answer', { label, ms, next: 2 }, 'Your answer was not saved: ', (r) => {
-    if (state.lastAnswer === t.id) offerUndo(t, label, r.undo_until);
+    // No undo_until: the answer completed its stage, which closed at once.
+    if (state.lastAnswer === t.id && r.undo_until) offerUndo(t, label, r.undo_until);
   }));
 }
 
