@@ -25,8 +25,22 @@ type SyncRequest struct {
 	Done     []Completion `json:"done,omitempty"`
 	Failed   []Failure    `json:"failed,omitempty"`
 	Released []TaskRef    `json:"released,omitempty"`
+	// Progress carries the training-curve points of running microtasks
+	// that recorded new ones since the last request.
+	Progress []TaskProgress `json:"progress,omitempty"`
 	// Draining says the worker takes no new work and is finishing up.
 	Draining bool `json:"draining,omitempty"`
+}
+
+// TaskProgress is what one running lease has recorded so far: every point,
+// not only the new ones, so a lost request loses nothing. The coordinator
+// shows them live (GET /v1/jobs/{id}/metrics) and forgets them when the
+// attempt ends; only a completion's points are stored, so a failed or
+// retried attempt leaves no curve behind.
+type TaskProgress struct {
+	Task    int64         `json:"task"`
+	Token   int64         `json:"token"`
+	Metrics []MetricPoint `json:"metrics"`
 }
 
 // WorkerInfo describes a worker process.

@@ -1,10 +1,12 @@
 package coord
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/myriadhq/myriad/store"
 
@@ -45,5 +47,28 @@ func (c *Coordinator) Metrics(ctx context.Context, jobID string) ([]task.MetricP
 	if err != nil {
 		return nil, fmt.Errorf("job metrics: %w", err)
 	}
-	return points, nil
+	return append(points, c.liveMetrics(jobID)...), nil
+}
+
+// liveMetrics are the points the job's running attempts have recorded so
+// far (api.TaskProgress), by microtask id: a long training shows its curve
+// as it goes. They are not stored: the completion's points are, and a
+// failed attempt's go with it. A coordinator knows only the progress its
+// own workers sent (with several coordinators on one store, another one
+// shows the stored points alone).
+func (c *Coordinator) liveMetrics(jobID string) []task.MetricPoint {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var running []*attempt
+	for _, a := range c.attempts {
+		if len(a.live) > 0 && a.job.job.ID == jobID {
+			running = append(running, a)
+		}
+	}
+	slices.SortFunc(running, func(x, y *attempt) int { return cmp.Compare(x.taskID, y.taskID) })
+	var out []task.MetricPoint
+	for _, a := range running {
+		out = append(out, a.live...)
+	}
+	return out
 }

@@ -147,6 +147,9 @@ type attempt struct {
 	// backup marks a speculative copy of a running microtask (held in
 	// Coordinator.backups, not attempts; see speculate.go).
 	backup bool
+	// live are the training-curve points the attempt has recorded so far
+	// (api.TaskProgress), shown with the job's stored metrics until it ends.
+	live []task.MetricPoint
 }
 
 // rateMeter estimates recent throughput from (time, done) samples.

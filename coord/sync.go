@@ -275,6 +275,11 @@ func (c *Coordinator) syncOnce(ctx context.Context, tx store.Tx, w *workerRT, re
 		}
 		resp.Accepted = append(resp.Accepted, r.Task)
 	}
+	for _, p := range req.Progress {
+		if a, _ := holder(api.TaskRef{Task: p.Task, Token: p.Token}); a != nil && !a.backup && !reported[p.Task] {
+			a.live = metricPoints(p.Metrics, a.job.stages[a.stage].def.Name)
+		}
+	}
 	// Reconcile: what the worker runs against what it holds.
 	listed := make(map[int64]bool, len(req.Running))
 	for _, r := range req.Running {

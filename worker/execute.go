@@ -38,7 +38,9 @@ func (w *Worker) execute(ctx context.Context, cancel context.CancelFunc, held *r
 	}
 	tctx, tcancel := context.WithTimeout(ctx, timeout)
 	defer tcancel()
-	t := &Task{ID: l.Task, Job: l.Job, Stage: l.Stage, Op: l.Op, Params: l.Params, Items: l.Items, Attempt: l.Attempt, Deadline: start.Add(timeout), Blobs: w.blobs}
+	t := &Task{ID: l.Task, Job: l.Job, Stage: l.Stage, Op: l.Op, Params: l.Params, Items: l.Items, Attempt: l.Attempt, Deadline: start.Add(timeout), Blobs: w.blobs,
+		recorded: w.metricRecorded}
+	held.task.Store(t)
 	type result struct {
 		out      []task.Item
 		err      error

@@ -28,14 +28,17 @@ type Task struct {
 	// (the worker's cache over the coordinator's blob store).
 	Blobs blob.Store
 
-	mu      sync.Mutex
-	metrics []task.MetricPoint
+	mu       sync.Mutex
+	metrics  []task.MetricPoint
+	recorded func() // tells the worker a point was recorded (progress.go)
 }
 
 // Metric records a point of the job's metrics (a training curve: loss or
-// accuracy at an epoch, round or fold). The points are sent with the
-// microtask's completion and stored only if it is accepted, so a failed
-// or retried attempt leaves no duplicate curve. Safe for concurrent use.
+// accuracy at an epoch, round or fold). While the microtask runs, its
+// points so far go to the coordinator with the worker's next round trip
+// (within about a second) and show live; they are stored with the
+// microtask's completion, only if it is accepted, so a failed or retried
+// attempt leaves no duplicate curve. Safe for concurrent use.
 func (t *Task) Metric(name string, step int, value float64) {
 	t.SeriesMetric("", name, step, value)
 }
@@ -44,8 +47,18 @@ func (t *Task) Metric(name string, step int, value float64) {
 // e.g. series "fold 2" of a cross-validation.
 func (t *Task) SeriesMetric(series, name string, step int, value float64) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.metrics = append(t.metrics, task.MetricPoint{Series: series, Name: name, Step: step, Value: value})
+	t.mu.Unlock()
+	if t.recorded != nil {
+		t.recorded()
+	}
+}
+
+// metricCount is how many points have been recorded.
+func (t *Task) metricCount() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.metrics)
 }
 
 // Metrics returns the points recorded so far.

@@ -117,9 +117,11 @@ type Worker struct {
 	cache  *blob.Cache // nil if Config.Blobs was given
 	tmpDir string      // a cache folder this worker made and removes
 
-	mu     sync.Mutex
-	outbox []outcome
-	notify chan struct{} // a result is in the outbox
+	mu            sync.Mutex
+	outbox        []outcome
+	progressKick  time.Time     // when a recorded metric last started a round trip
+	progressTimer *time.Timer   // set while a round trip for metrics is scheduled
+	notify        chan struct{} // a result is in the outbox, or a metric to send
 
 	running  map[int64]*run // owned by Run's goroutine; queued ones included
 	slots    chan struct{}  // a token per running handler, Slots at most
@@ -146,7 +148,9 @@ type Stats struct {
 type run struct {
 	lease  api.Lease
 	cancel context.CancelFunc
-	state  atomic.Int32 // runQueued, then runStarted or runWithdrawn
+	state  atomic.Int32         // runQueued, then runStarted or runWithdrawn
+	task   atomic.Pointer[Task] // once started: its metrics go out as progress
+	sent   int                  // metric points sent as progress (Run's goroutine)
 }
 
 // States of a run: a lease queued for a slot (prefetch) either starts or
@@ -506,6 +510,7 @@ func (w *Worker) send(ctx context.Context, want int, draining bool, released []a
 	for id, r := range w.running {
 		req.Running = append(req.Running, api.TaskRef{Task: id, Token: r.lease.Token})
 	}
+	sent := w.progress(req)
 	for _, o := range w.pending {
 		if o.done != nil {
 			req.Done = append(req.Done, *o.done)
@@ -566,6 +571,7 @@ func (w *Worker) send(ctx context.Context, want int, draining bool, released []a
 		w.log.Warn("result refused", "worker", w.id, "task", r.Task, "reason", r.Reason)
 	}
 	w.pending = w.pending[:0]
+	sent()
 	return &resp, nil
 }
 
