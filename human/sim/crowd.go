@@ -77,18 +77,26 @@ type Report struct {
 	// after Retry-After.
 	Limited int
 	// NextLatency holds the time of every round trip that handed out the
-	// next task without waiting: answer-and-next and plain next (a wait
-	// out of a 429 included).
+	// next task without waiting, after each member's first: answer-and-next
+	// and plain next (a wait out of a 429 included).
 	NextLatency []time.Duration
-	Elapsed     time.Duration
+	// FirstLatency holds each member's first request for work: when all
+	// start at once it measures that rush, not the steady state.
+	FirstLatency []time.Duration
+	Elapsed      time.Duration
 }
 
-// Percentile returns the p-th percentile (0..100) of the latencies.
-func (r *Report) Percentile(p float64) time.Duration {
-	if len(r.NextLatency) == 0 {
+// Percentile returns the p-th percentile (0..100) of NextLatency.
+func (r *Report) Percentile(p float64) time.Duration { return percentile(r.NextLatency, p) }
+
+// FirstPercentile returns the p-th percentile (0..100) of FirstLatency.
+func (r *Report) FirstPercentile(p float64) time.Duration { return percentile(r.FirstLatency, p) }
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
 		return 0
 	}
-	s := slices.Clone(r.NextLatency)
+	s := slices.Clone(d)
 	slices.Sort(s)
 	i := int(float64(len(s)-1) * p / 100)
 	return s[i]
@@ -164,6 +172,7 @@ func (c *Crowd) Run(ctx context.Context) (*Report, error) {
 			rep.Conflicts += local.Conflicts
 			rep.Limited += cl.Limited()
 			rep.NextLatency = append(rep.NextLatency, local.NextLatency...)
+			rep.FirstLatency = append(rep.FirstLatency, local.FirstLatency...)
 			if err != nil && firstErr == nil && ctx.Err() == nil {
 				firstErr = fmt.Errorf("member %d: %w", i, err)
 				cancel()
@@ -188,9 +197,11 @@ func (c *Crowd) member(ctx context.Context, cl *Client, m *Member, want int, rep
 		}
 		return r, err
 	}
-	resp, err := timed(func() (*api.TasksResponse, error) {
-		return cl.Next(ctx, api.NextRequest{Stage: c.Stage, Want: want})
-	})
+	t0 := time.Now()
+	resp, err := cl.Next(ctx, api.NextRequest{Stage: c.Stage, Want: want})
+	if err == nil && len(resp.Tasks) > 0 {
+		rep.FirstLatency = append(rep.FirstLatency, time.Since(t0))
+	}
 	for {
 		if ctx.Err() != nil {
 			return nil
