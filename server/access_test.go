@@ -158,7 +158,8 @@ func TestAccessMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	fill := strings.NewReplacer("/v1/annotate/tasks/{id}", "/v1/annotate/tasks/1", "/v1/tokens/{id}", "/v1/tokens/tnosuch",
-		"{id}", sub.ID, "{ref}", "sha256-"+strings.Repeat("0", 64), "{name}", "nosuch", "{file}", "app.js", "/v1/events", "/v1/events?topics=nope")
+		"{id}", sub.ID, "{ref}", "sha256-"+strings.Repeat("0", 64), "{name}", "nosuch", "{file}", "app.js", "/v1/events", "/v1/events?topics=nope",
+		"/debug/pprof/profile", "/debug/pprof/profile?seconds=1", "/debug/pprof/trace", "/debug/pprof/trace?seconds=0.1")
 	seen := map[string]bool{}
 	for _, rt := range server.Routes() {
 		key := rt.Method + " " + rt.Pattern

@@ -11,8 +11,9 @@ import (
 
 // The admin can take a CPU profile and the heap profile of a running
 // coordinator; both are gzip-compressed protocol buffers for go tool pprof.
+// Not parallel: the CPU profiler is one per process, so it runs before the
+// parallel tests (TestAccessMatrix takes a profile too).
 func TestPprofProfiles(t *testing.T) {
-	t.Parallel()
 	b := setup(t, coord.Config{}, "")
 	for _, path := range []string{"/debug/pprof/profile?seconds=1", "/debug/pprof/heap"} {
 		res, err := authGet(b.url + path)
