@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"time"
 
@@ -26,6 +27,9 @@ func (w *Worker) execute(ctx context.Context, cancel context.CancelFunc, held *r
 		return // handed back (drain) while queued
 	}
 	start := time.Now()
+	if w.log.Enabled(ctx, slog.LevelDebug) {
+		w.log.Debug("microtask started", "job", l.Job, "stage", l.Stage, "task", l.Task, "attempt", l.Attempt)
+	}
 	h, ok := w.reg.Lookup(l.Op)
 	if !ok {
 		w.post(outcome{task: l.Task, token: l.Token, failed: &api.Failure{Task: l.Task, Token: l.Token, Kind: api.FailError,

@@ -380,7 +380,13 @@ func (w *Worker) Run(ctx context.Context) error {
 					}
 					cancelReq()
 				case <-ctx.Done():
-					cancelReq()
+					// Draining: the poll may be coming back with leases;
+					// have it answered rather than cut, so they arrive (and
+					// are handed back or run) instead of being lost in
+					// transit.
+					if !w.wakePoll(reqCtx, wakeURL) {
+						cancelReq()
+					}
 				case <-stop:
 				}
 			}()

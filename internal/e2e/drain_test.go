@@ -36,6 +36,17 @@ func waitCounts(t *testing.T, c *client.Client, id, what string, timeout time.Du
 	return nil
 }
 
+// waitFor polls ok until it holds, or fails the test after timeout.
+func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !ok(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: not within %v", what, timeout)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+}
+
 func exitsCleanly(t *testing.T, p *proc, timeout time.Duration) {
 	t.Helper()
 	code, ok := p.wait(timeout)
@@ -63,6 +74,11 @@ func TestWorkerDrainFinishesRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCounts(t, c, sub.ID, "two microtasks running", time.Minute, func(st *api.JobStatus) bool { return st.Counts.Running == 2 })
+	// Leased is not yet started: wait for the worker to say both started
+	// (a lease still on its way when SIGTERM lands is handed back).
+	waitFor(t, "the worker to start both microtasks", time.Minute, func() bool {
+		return strings.Count(w.out.String(), `msg="microtask started"`) == 2
+	})
 	w.signal(syscall.SIGTERM)
 	exitsCleanly(t, w, 90*time.Second)
 	if strings.Contains(w.out.String(), `msg="result refused"`) {
