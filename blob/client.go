@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/myriadhq/myriad/api"
 )
 
 // noModTime tells http.ServeContent not to send Last-Modified; blobs are
@@ -81,13 +82,9 @@ func (c *Client) do(ctx context.Context, method, url string, body io.Reader) (*h
 	}
 }
 
-// retryAfter reads a Retry-After of whole seconds; 1 s if absent or odd.
-func retryAfter(v string) time.Duration {
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return min(time.Duration(n)*time.Second, time.Minute)
-	}
-	return time.Second
-}
+// retryAfter is how long a 429 asks to wait: 1 s if Retry-After is
+// missing or odd, at most a minute.
+func retryAfter(v string) time.Duration { return min(api.RetryAfter(v, time.Second), time.Minute) }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

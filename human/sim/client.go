@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -133,14 +132,10 @@ func (c *Client) try(ctx context.Context, method, path string, in []byte, out an
 	return 0, json.Unmarshal(data, out)
 }
 
-// retryAfter reads a Retry-After in seconds: at least 1 s (also when it
-// is missing or a date), at most MaxRetryAfter.
+// retryAfter is how long a 429 asks to wait: at least 1 s (also when
+// Retry-After is missing or a date), at most MaxRetryAfter.
 func retryAfter(h string) time.Duration {
-	s, err := strconv.Atoi(strings.TrimSpace(h))
-	if err != nil || s < 1 {
-		s = 1
-	}
-	return min(time.Duration(s)*time.Second, MaxRetryAfter)
+	return min(max(api.RetryAfter(h, time.Second), time.Second), MaxRetryAfter)
 }
 
 // Me returns the annotator and its progress.
