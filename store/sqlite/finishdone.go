@@ -30,12 +30,9 @@ func (t *txn) TaskFinishDone(ctx context.Context, ps []*store.TaskFinishParams) 
 		n, st := z.ceil(len(part))
 		args = args[:0]
 		for _, p := range part {
-			result := []byte("[]")
-			if p.Output != nil {
-				var err error
-				if result, err = json.Marshal(p.Output); err != nil {
-					return nil, fmt.Errorf("finish microtask %d: %w", p.ID, err)
-				}
+			result, err := resultJSON(p)
+			if err != nil {
+				return nil, err
 			}
 			args = append(args, p.ID, p.Token, result, ms(p.Now), p.Runtime.Milliseconds())
 		}
@@ -53,6 +50,19 @@ func (t *txn) TaskFinishDone(ctx context.Context, ps []*store.TaskFinishParams) 
 	out := make([]bool, len(ps))
 	for i, p := range ps {
 		out[i] = done[p.ID]
+	}
+	return out, nil
+}
+
+// resultJSON is the result column of a microtask finished done: its
+// output as a JSON array, [] for none.
+func resultJSON(p *store.TaskFinishParams) ([]byte, error) {
+	if p.Output == nil {
+		return []byte("[]"), nil
+	}
+	out, err := json.Marshal(p.Output)
+	if err != nil {
+		return nil, fmt.Errorf("finish microtask %d: %w", p.ID, err)
 	}
 	return out, nil
 }

@@ -148,12 +148,9 @@ func (t *txn) TaskFinish(ctx context.Context, p *store.TaskFinishParams) (bool, 
 	var err error
 	rt := p.Runtime.Milliseconds()
 	if p.State == task.Done {
-		out, merr := json.Marshal(p.Output)
+		out, merr := resultJSON(p)
 		if merr != nil {
-			return false, fmt.Errorf("finish microtask %d: %w", p.ID, merr)
-		}
-		if p.Output == nil {
-			out = []byte("[]")
+			return false, merr
 		}
 		res, err = t.tx.StmtContext(ctx, t.st.finishDone).ExecContext(ctx, out, ms(p.Now), rt, p.ID, p.Token)
 	} else {
