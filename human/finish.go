@@ -31,11 +31,11 @@ func (s *Service) completeLocked(st *stageRT) bool {
 	}
 	// Items settle mostly in order: skip those known settled, so that
 	// looking again after each change does not read the stage over.
-	for st.settled < len(st.items) && st.items[st.settled].settled() {
-		st.settled++
+	for st.settledPrefix < len(st.items) && st.items[st.settledPrefix].settled() {
+		st.settledPrefix++
 	}
 	budgetOut := !st.budgetLeft()
-	for _, it := range st.items[st.settled:] {
+	for _, it := range st.items[st.settledPrefix:] {
 		if it.rec.Kind != store.HumanTask {
 			continue
 		}

@@ -76,10 +76,10 @@ type stageRT struct {
 	suspended  bool // the coordinator took the microtask back; waiting for a new lease
 	finalizing bool // labels are being computed; nothing more is handed out
 	// mayClose is set when an item settled: the stage may now have all
-	// it needs, and the closer looks at it at once. items[:settled] are
+	// it needs, and the closer looks at it at once. items[:settledPrefix] are
 	// known settled (see unsettle).
-	mayClose bool
-	settled  int
+	mayClose      bool
+	settledPrefix int
 }
 
 // itemRT is one item of a human stage.
@@ -104,11 +104,11 @@ func (it *itemRT) settled() bool {
 	return it.rec.Kind != store.HumanTask || it.stopped && it.leased == 0
 }
 
-// unsettle keeps stageRT.settled true when it may no longer be: it is
+// unsettle keeps stageRT.settledPrefix true when it may no longer be: it is
 // called whenever an item may have been reopened or leased.
 func (st *stageRT) unsettle(it *itemRT) {
-	if !it.settled() && it.idx < st.settled {
-		st.settled = it.idx
+	if !it.settled() && it.idx < st.settledPrefix {
+		st.settledPrefix = it.idx
 	}
 }
 

@@ -537,9 +537,6 @@ func (w *Worker) send(ctx context.Context, want int, draining bool, released []a
 		hr.Header.Set("Authorization", "Bearer "+w.cfg.Token)
 	}
 	res, err := w.client.Do(hr)
-	if err == nil && wait == 0 {
-		defer func(began time.Time) { w.pace.roundTrip(time.Since(began)) }(w.lastSent)
-	}
 	w.statsMu.Lock()
 	w.stats.Requests++
 	w.statsMu.Unlock()
@@ -550,6 +547,9 @@ func (w *Worker) send(ctx context.Context, want int, draining bool, released []a
 	data, err := io.ReadAll(res.Body)
 	if err != nil {
 		return nil, err
+	}
+	if wait == 0 { // a long poll's time is its wait, not a round trip
+		w.pace.roundTrip(time.Since(w.lastSent))
 	}
 	switch {
 	case res.StatusCode == http.StatusOK:
